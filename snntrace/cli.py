@@ -38,14 +38,17 @@ class TraceCliError(click.ClickException):
 
 
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported when invoked, keeping start-up light."""
+    """A click group whose subcommands (``commands``: name -> "module:attribute") are imported when invoked."""
+
+    def __init__(self, *args, commands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = COMMANDS if commands is None else commands
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in COMMANDS if self._available(name))
+        return sorted(name for name in self.lazy_commands if self._available(name))
 
-    @staticmethod
-    def _available(name: str) -> bool:
-        module = COMMANDS[name].split(":")[0]
+    def _available(self, name: str) -> bool:
+        module = self.lazy_commands[name].split(":")[0]
         return importlib.util.find_spec(module) is not None
 
     def invoke(self, ctx: click.Context):
@@ -55,9 +58,9 @@ class LazyGroup(click.Group):
             raise TraceCliError(exc) from exc
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS or not self._available(name):
+        if name not in self.lazy_commands or not self._available(name):
             return None
-        module_name, attribute = COMMANDS[name].split(":")
+        module_name, attribute = self.lazy_commands[name].split(":")
         return getattr(importlib.import_module(module_name), attribute)
 
 
