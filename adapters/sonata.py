@@ -344,11 +344,12 @@ class Resolution:
 
 
 def _series_exponent(values: np.ndarray, unit: int) -> tuple[int, bool]:
-    """Return the coarsest power-of-ten tick (exponent) holding ``values`` exactly, else within a few ulps, else 1 ns."""
-    for ulps in (0, ULP_TOLERANCE):
-        for exponent in range(unit, FINEST_EXPONENT + 1):
-            if _fits(values, 10 ** (exponent - unit), ulps=ulps):
-                return exponent, ulps == 0
+    """Return the coarsest power-of-ten tick (exponent) within a few ulps of every value, and whether it is exact."""
+    for exponent in range(unit, FINEST_EXPONENT + 1):
+        scale = 10 ** (exponent - unit)
+        # Float noise of i * dt is not information: a tick within a few ulps counts, and exactness is reported.
+        if _fits(values, scale, ulps=ULP_TOLERANCE):
+            return exponent, _fits(values, scale)
     return FINEST_EXPONENT, False
 
 
@@ -369,10 +370,11 @@ def choose_resolution(series: Iterable[tuple[np.ndarray, int]]) -> Resolution:
             if values.size:
                 scale = 10 ** (own - unit)
                 errors.append(float(np.max(np.abs(np.rint(values * scale) / scale - values))) * 10.0**-unit)
-        note = (
-            f"some times are not whole ticks of any power of ten down to 1 ns; rounded to ticks of 1e-{exponent} s "
-            f"(largest rounding {max(errors, default=0.0):.3g} s)"
-        )
+        largest = max(errors, default=0.0)
+        if any(own == FINEST_EXPONENT and not _fits(v, 10 ** (own - e), ulps=ULP_TOLERANCE) for (v, e), (own, _) in zip(series, found)):
+            note = f"some times are not whole ticks of any power of ten down to 1 ns; rounded to ticks of 1e-{exponent} s (largest rounding {largest:.3g} s)"
+        else:
+            note = f"times differ from whole ticks of 1e-{exponent} s by float noise only (at most {ULP_TOLERANCE} ulps, {largest:.3g} s); rounded to the ticks"
     return Resolution(exponent, 10.0**-exponent, exact, tuple(x for x, _ in found), note)
 
 
@@ -652,10 +654,12 @@ def export_sonata(
 
 def _losses(trace) -> list[str]:
     """List what a trace holds beyond spikes, which a SONATA spike file cannot hold."""
+    import polars as pl
+
     losses = []
     for table in ("states", "weights", "samples", "metrics", "events"):
         if trace.has_rows(table):
-            rows = trace.table(table).select("t").collect().height
+            rows = trace.table(table).select(pl.len()).collect().item()
             losses.append(f"{table} table ({rows} rows)")
     if trace.projections:
         losses.append(f"{len(trace.projections)} projection declaration(s)")
