@@ -1,0 +1,227 @@
+"""The Nengo adapter on real Nengo models: traces validate and hold exactly what Nengo's probes recorded."""
+
+from __future__ import annotations
+
+import json
+
+import nengo
+import numpy as np
+import polars as pl
+import pytest
+from _nengo_fixtures import LABELS, N_INPUTS, PRESENTATION_TIME, build_model, probe_data
+from adapter_checks import assert_report_renders, assert_spikes_equal, assert_valid, assert_weights_equal
+
+import snntrace
+from snntrace.adapters.nengo import NengoAdapterError, NengoRecorder, convert_simulator, record_model
+
+pytestmark = pytest.mark.simulator
+
+STEPS = 200
+CHUNK = 70  # not a divisor of STEPS, nor of the 10-step weight sampling: chunks end mid-interval
+DT = 0.001
+SIM_SEED = 1
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """The same model run twice: unchunked then converted post hoc (the reference), and chunked by the recorder."""
+    root = tmp_path_factory.mktemp("nengo")
+    net, probes = build_model()
+    with nengo.Simulator(net, dt=DT, seed=SIM_SEED, progress_bar=False) as sim:
+        sim.run_steps(STEPS)
+        reference = probe_data(sim, probes)
+        convert_simulator(sim, root / "posthoc.trace", labels=LABELS)
+        held_after = len(sim.data[probes["a_spikes"]])
+    with nengo.Simulator(net, dt=DT, seed=SIM_SEED, progress_bar=False) as sim:
+        with NengoRecorder(sim, root / "chunked.trace", labels=LABELS, chunk_steps=CHUNK) as recorder:
+            recorder.run_steps(STEPS)
+        held_chunked = len(sim.data[probes["a_spikes"]])
+    return {
+        "root": root,
+        "reference": reference,
+        "chunked": root / "chunked.trace",
+        "posthoc": root / "posthoc.trace",
+        "held_after_posthoc": held_after,
+        "held_after_chunked": held_chunked,
+    }
+
+
+def _snapshots(data: np.ndarray, every: int) -> list[tuple[int, np.ndarray]]:
+    return [((k + 1) * every, matrix) for k, matrix in enumerate(data)]
+
+
+def test_chunked_and_post_hoc_traces_validate_and_are_complete(runs):
+    for key in ("chunked", "posthoc"):
+        trace = assert_valid(runs[key])
+        assert trace.manifest["time"]["resolution"] == DT
+        assert trace.manifest["simulator"] == {"name": "nengo", "version": nengo.__version__}
+
+
+def test_the_recorder_clears_the_probes_after_each_chunk_and_post_hoc_conversion_leaves_them(runs):
+    assert runs["held_after_chunked"] == 0
+    assert runs["held_after_posthoc"] == STEPS
+
+
+@pytest.mark.parametrize("population, probe", [("a", "a_spikes"), ("ensemble1", "burst_spikes"), ("c", "c_spikes")])
+def test_spike_counts_equal_the_probe_data_exactly(runs, population, probe):
+    data = runs["reference"][probe]
+    counts = np.rint(data * DT)
+    np.testing.assert_array_equal(counts / DT, data)  # the probe held whole spike counts, nothing else
+    steps, neurons = np.nonzero(counts)
+    trace = snntrace.open_trace(runs["chunked"])
+    assert_spikes_equal(trace, population, steps + 1, neurons, counts[steps, neurons])
+
+
+def test_poisson_neurons_emit_several_spikes_in_one_step_and_keep_the_count(runs):
+    trace = snntrace.open_trace(runs["chunked"])
+    burst = trace.population("ensemble1")["id"]
+    counts = trace.spikes.filter(pl.col("population") == burst).select("count").collect()["count"]
+    assert counts.max() > 1
+    assert counts.sum() == np.rint(runs["reference"]["burst_spikes"] * DT).sum()
+
+
+def test_voltages_of_a_neuron_slice_equal_the_probe_data(runs):
+    data = runs["reference"]["a_voltage"]  # Probe(a.neurons[:8], "voltage")
+    trace = snntrace.open_trace(runs["chunked"])
+    got = trace.states.filter(pl.col("variable") == "voltage").select("t", "neuron", "value").collect().sort("t", "neuron")
+    assert got["t"].to_numpy().tolist() == np.repeat(np.arange(1, STEPS + 1), 8).tolist()
+    assert got["neuron"].to_numpy().tolist() == np.tile(np.arange(8), STEPS).tolist()
+    np.testing.assert_array_equal(got["value"].to_numpy(), data.reshape(-1))
+    (declared,) = trace.manifest["recorded"]["states"]
+    assert declared == {"population": trace.population("a")["id"], "variable": "voltage", "neurons": list(range(8)), "interval": 1}
+
+
+def test_pes_decoders_equal_the_probe_at_each_snapshot_on_a_dimension_population(runs):
+    data = runs["reference"]["pes_weights"]  # (snapshots, size_out=2, n_pre=40)
+    assert data.shape == (STEPS // 10, 2, 40)
+    assert not np.array_equal(data[0], data[-1]), "PES did not learn: the test would not see stale snapshots"
+    trace = snntrace.open_trace(runs["chunked"])
+    projection = next(p for p in trace.projections if p["name"] == "a->ensemble2.decoders")
+    assert projection["pre"] == trace.population("a")["id"]
+    value = trace.population("a->ensemble2.value")
+    assert (projection["post"], value["size"]) == (value["id"], 2)
+    for tick, decoders in _snapshots(data, 10):
+        post, pre = np.nonzero(np.ones_like(decoders))
+        assert_weights_equal(trace, "a->ensemble2.decoders", tick, pre, post, decoders[post, pre])
+
+
+def test_bcm_neuron_to_neuron_weights_equal_the_probe_at_each_snapshot(runs):
+    data = runs["reference"]["bcm_weights"]  # (snapshots, n_post=25, n_pre=40)
+    assert not np.array_equal(data[0], data[-1]), "BCM did not change the weights"
+    trace = snntrace.open_trace(runs["chunked"])
+    projection = next(p for p in trace.projections if p["name"] == "a->c bcm")
+    assert (projection["pre"], projection["post"]) == (trace.population("a")["id"], trace.population("c")["id"])
+    assert (projection["plastic"], projection["learning_rule"], projection["synapses"]) == (True, "BCM", 1000)
+    for tick, weights in _snapshots(data, 10):
+        post, pre = np.nonzero(np.ones_like(weights))
+        assert_weights_equal(trace, "a->c bcm", tick, pre, post, weights[post, pre])
+
+
+def test_samples_name_the_input_present_input_showed_with_the_callers_labels(runs):
+    trace = snntrace.open_trace(runs["chunked"])
+    samples = trace.samples.collect().sort("t_start")
+    per_sample = round(PRESENTATION_TIME / DT)
+    expected_starts = list(range(1, STEPS + 1, per_sample))
+    assert samples["t_start"].to_list() == expected_starts
+    assert samples["t_end"].to_list() == [min(s + per_sample, STEPS + 1) for s in expected_starts]
+    assert samples["index"].to_list() == [k % N_INPUTS for k in range(len(expected_starts))]
+    assert samples["label"].to_list() == [int(LABELS[k % N_INPUTS]) for k in range(len(expected_starts))]
+    # What the node really output during each window (tick t is step t, row t - 1 of the probe) is that input.
+    shown = runs["reference"]["stim"]
+    for row in samples.iter_rows(named=True):
+        window = shown[row["t_start"] - 1 : row["t_end"] - 1]
+        assert np.all(window == window[0])
+        assert not np.array_equal(window[0], shown[row["t_start"] - 2]) or row["t_start"] == 1
+
+
+def test_vector_probes_become_one_metric_per_dimension(runs):
+    trace = snntrace.open_trace(runs["chunked"])
+    error = runs["reference"]["error"]
+    metrics = trace.metrics.collect()
+    for dim in range(2):
+        got = metrics.filter(pl.col("name") == f"a->ensemble2.PES.error[{dim}]").sort("t")
+        assert got["t"].to_list() == list(range(1, STEPS + 1))
+        np.testing.assert_array_equal(got["value"].to_numpy(), error[:, dim])
+        assert got["projection"].unique().to_list() == [next(p["id"] for p in trace.projections if p["name"] == "a->ensemble2")]
+
+
+def test_a_chunked_run_equals_the_unchunked_reference_table_by_table(runs):
+    chunked, posthoc = snntrace.open_trace(runs["chunked"]), snntrace.open_trace(runs["posthoc"])
+    for table in ("spikes", "states", "weights", "metrics", "samples"):
+        a, b = getattr(chunked, table).collect(), getattr(posthoc, table).collect()
+        keys = [c for c in a.columns if a[c].dtype != pl.Float64]
+        assert a.height > 0, table
+        assert a.sort(keys).equals(b.sort(keys)), table
+    manifest = {k: v for k, v in chunked.manifest.items() if k != "created"}
+    assert manifest == {k: v for k, v in posthoc.manifest.items() if k != "created"}
+
+
+def test_unlabelled_objects_get_the_same_generated_names_in_every_build(runs, tmp_path):
+    net, _ = build_model()
+    record_model(net, tmp_path / "again.trace", 0.005, seed=SIM_SEED)
+    first = json.loads((runs["chunked"] / "manifest.json").read_text())
+    again = json.loads((tmp_path / "again.trace" / "manifest.json").read_text())
+    assert [p["name"] for p in first["populations"]] == [p["name"] for p in again["populations"]]
+    assert [p["name"] for p in first["projections"]] == [p["name"] for p in again["projections"]]
+    assert {"ensemble1", "ensemble2", "a->ensemble1", "ensemble2->error"} <= {
+        p["name"] for p in first["populations"] + first["projections"]
+    }
+
+
+def test_the_report_renders(runs, tmp_path):
+    assert_report_renders(runs["chunked"], tmp_path / "report.html")
+
+
+# -- probes the adapter cannot convert ----------------------------------------------------------------------------------
+
+
+def _small_network(**probe_options):
+    with nengo.Network(seed=3) as net:
+        stim = nengo.Node([0.5])
+        ens = nengo.Ensemble(10, 1)
+        post = nengo.Ensemble(10, 1)
+        nengo.Connection(stim, ens)
+        conn = nengo.Connection(ens.neurons, post.neurons, transform=np.full((10, 10), 1e-3), learning_rule_type=nengo.Oja())
+        probe = nengo.Probe(ens.neurons, **probe_options) if probe_options else nengo.Probe(conn.learning_rule, "delta")
+    return net, probe
+
+
+@pytest.mark.parametrize(
+    "options, code",
+    [({"synapse": 0.005}, "NG002"), ({"sample_every": 0.002}, "NG002"), ({}, "NG001")],
+    ids=["filtered spikes", "subsampled spikes", "matrix learning-rule probe"],
+)
+def test_probes_that_cannot_be_converted_raise_a_coded_error_naming_the_probe(tmp_path, options, code):
+    net, probe = _small_network(**options)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        with pytest.raises(NengoAdapterError) as raised:
+            NengoRecorder(sim, tmp_path / "t.trace")
+    assert raised.value.code == code
+    assert "probe '" in raised.value.message
+    assert not (tmp_path / "t.trace").exists()
+
+
+def test_an_ignored_probe_is_left_out_and_listed_in_the_manifest(tmp_path):
+    net, probe = _small_network()
+    record_model(net, tmp_path / "t.trace", 0.01, ignore=[probe])
+    trace = assert_valid(tmp_path / "t.trace")
+    assert trace.manifest["annotations"]["nengo"]["ignored_probes"] == ["ensemble0.neurons->ensemble1.neurons.Oja.delta"]
+
+
+def test_post_hoc_conversion_refuses_probe_data_that_was_cleared(tmp_path):
+    net, _ = _small_network(sample_every=None)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(20)
+        sim.clear_probes()
+        sim.run_steps(5)
+        with pytest.raises(NengoAdapterError) as raised:
+            convert_simulator(sim, tmp_path / "t.trace")
+    assert raised.value.code == "NG005"
+
+
+def test_labels_must_give_one_integer_per_presented_input(tmp_path):
+    net, _ = build_model()
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        with pytest.raises(NengoAdapterError) as raised:
+            NengoRecorder(sim, tmp_path / "t.trace", labels=LABELS[:-1])
+    assert raised.value.code == "NG004"
