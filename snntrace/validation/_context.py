@@ -62,13 +62,17 @@ class Context:
         return _int(time.get("duration")) if isinstance(time, dict) else None
 
     @cached_property
-    def population_sizes(self) -> dict[int, int]:
-        """Return population id -> size for well-formed entries (first entry wins on duplicate ids)."""
-        sizes: dict[int, int] = {}
+    def population_sizes(self) -> dict[int, int | None]:
+        """Return population id -> size (None when the size is malformed; first entry wins on duplicate ids).
+
+        An entry with a usable id counts as declared even if another field is malformed, so one schema error
+        does not cascade into "unknown population" findings for every row.
+        """
+        sizes: dict[int, int | None] = {}
         for entry in self._entries("populations"):
-            id_, size = _int(entry.get("id")), _int(entry.get("size"))
-            if id_ is not None and size is not None and id_ not in sizes:
-                sizes[id_] = size
+            id_ = _int(entry.get("id"))
+            if id_ is not None and id_ not in sizes:
+                sizes[id_] = _int(entry.get("size"))
         return sizes
 
     @cached_property

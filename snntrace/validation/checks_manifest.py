@@ -189,7 +189,7 @@ def recorded_refers_to_declared_entries(ctx: Context) -> Iterator[Problem]:
             continue
         neurons = entry.get("neurons")
         if isinstance(neurons, list):
-            beyond = [n for n in neurons if isinstance(n, int) and n >= sizes[pid]]
+            beyond = [n for n in neurons if isinstance(n, int) and sizes[pid] is not None and n >= sizes[pid]]
             if beyond:
                 yield _problem(f"recorded neuron {beyond[0]} is beyond population {pid} of size {sizes[pid]}", "recorded", "states", index, "neurons")
     for index, entry in enumerate(recorded.get("weights") or []):
