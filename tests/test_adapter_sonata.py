@@ -235,3 +235,19 @@ def test_the_convert_and_export_commands_print_interpretations_and_losses(tmp_pa
     assert again.exit_code == 2 and "SN006" in again.stderr and "--force" in again.stderr
     broken = runner.invoke(cli, ["convert", "sonata", str(tmp_path / "missing.h5"), "-o", str(tmp_path / "m.trace")])
     assert broken.exit_code == 2 and "SN002" in broken.stderr
+
+
+def test_libsonata_reads_exported_files_with_the_same_spikes_and_sorting(tmp_path):
+    import libsonata  # BlueBrain's reader, in the test extra: a missing install must fail, not skip
+    times, ids = random_spikes(12, 1000, 40)
+    source = current_file(tmp_path / "s.h5", {"v1": (times, ids), "lgn": random_spikes(13, 200, 5)})
+    convert_sonata(source, tmp_path / "s.trace")
+    for sorting in ("by_time", "by_id"):
+        export_sonata(tmp_path / "s.trace", tmp_path / f"{sorting}.h5", sorting=sorting)
+        reader = libsonata.SpikeReader(str(tmp_path / f"{sorting}.h5"))
+        assert sorted(reader.get_population_names()) == ["lgn", "v1"]
+        population = reader["v1"]
+        assert population.sorting == sorting
+        node_ids, timestamps = population.get_dict()["node_ids"], population.get_dict()["timestamps"]
+        expected = sorted(zip(np.rint(times * 10).astype(int).tolist(), ids.tolist()))
+        assert sorted(zip(np.rint(np.asarray(timestamps) * 10).astype(int).tolist(), np.asarray(node_ids).tolist())) == expected
