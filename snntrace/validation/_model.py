@@ -88,6 +88,8 @@ class Problem:
     column: str | None = None
     pointer: str | None = None
     file: str | None = None
+    table: str | None = None
+    part: str | None = None
 
 
 @dataclass

@@ -61,5 +61,6 @@ def parts_are_numbered_consecutively(ctx: Context) -> Iterator[Problem]:
         for path in list_parts(ctx.root / table):
             sequence = part_sequence(path.name)
             if sequence != expected:
-                yield Problem(f"part numbers {expected}..{sequence - 1} are missing before {path.name}", file=f"{table}/{path.name}")
+                missing = f"part {expected}" if sequence == expected + 1 else f"parts {expected}..{sequence - 1}"
+                yield Problem(f"{missing} missing before {path.name}", file=f"{table}/{path.name}", table=table, part=path.name)
             expected = sequence + 1

@@ -52,8 +52,8 @@ def _finding(rule: Rule, problem: Problem, **where) -> Finding:
     location = Location(
         file=problem.file or where.get("file"),
         pointer=problem.pointer,
-        table=where.get("table"),
-        part=where.get("part"),
+        table=problem.table or where.get("table"),
+        part=problem.part or where.get("part"),
         row=problem.row if problem.row is None else int(problem.row) + where.get("offset", 0),
         column=problem.column,
     )
