@@ -147,7 +147,12 @@ def _compression(trace: Trace, subject: str | None) -> tuple[float, str]:
     return _last_metric(trace, "compression_rate", pl.col("projection") == projection["id"], f" for projection {projection['name']!r}")
 
 
+def _final(trace: Trace, subject: str | None) -> tuple[float, str]:
+    return _last_metric(trace, str(subject), pl.col("population").is_null() & pl.col("projection").is_null(), "")
+
+
 _COMPUTE = {
+    "final": _final,
     "valid": _valid,
     "complete": _complete,
     "silent_fraction": _silent_fraction,

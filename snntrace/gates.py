@@ -6,7 +6,7 @@ Rule language::
     rule     := boolean | metric [ "(" subject ")" ] op number [ "%" ]
     boolean  := "valid" | "complete"
     op       := "<=" | "<" | ">=" | ">" | "==" | "!="
-    subject  := a population or projection name, bare (up to ")") or quoted with " or '
+    subject  := a population, projection or metric name, bare (up to ")") or quoted with " or '
 
 A metric written without a subject where it takes one is checked once per population (or projection) it applies
 to; ``spike_count``, ``spikes_per_sample`` and ``max_spikes_per_sample`` without a subject count the whole network.
@@ -56,6 +56,7 @@ class Metric:
     description: str
     boolean: bool = False
     expand: bool = True  # without a subject, check each population/projection (else the whole network)
+    requires_subject: bool = False
 
 
 METRICS = {
@@ -71,6 +72,7 @@ METRICS = {
         Metric("final_accuracy", None, "last `accuracy` metric value (0..1)"),
         Metric("final_loss", None, "last `loss` metric value"),
         Metric("compression", "projection", "last `compression_rate` of the projection (0..1, fraction removed)"),
+        Metric("final", "metric", "last value of any network-wide metric, e.g. final(test_accuracy)", expand=False, requires_subject=True),
     )
 }
 
@@ -143,6 +145,8 @@ def parse_rule(text: str, *, where: str | None = None) -> Rule:
         if not subject:
             raise fail(f"empty {metric.subject} name", pos)
         pos = _skip(source, pos + 1)
+    if subject is None and metric.requires_subject:
+        raise fail(f"{metric.name} needs a {metric.subject} name, e.g. {metric.name}(test_accuracy)", pos)
     if metric.boolean:
         if pos != len(source):
             raise fail(f"{metric.name} is a yes/no rule and takes no comparison", pos)

@@ -43,6 +43,7 @@ def test_rules_parse_into_metric_subject_comparison_and_threshold(text, rule):
         ("silent_fraction('x) <= 1", "unterminated quoted name"),
         ("valid == 1", "valid is a yes/no rule and takes no comparison"),
         ("final_accuracy >= nan", "expected a number"),
+        ("final >= 0.5", "final needs a metric name, e.g. final(test_accuracy)"),
     ],
 )
 def test_malformed_rules_raise_rule_errors_that_say_what_was_expected(text, message):
@@ -56,6 +57,7 @@ def test_each_metric_has_the_value_the_trace_was_built_with(trace):
         "silent_fraction(excitatory) <= 0.3", "silent_fraction(inhibitory) < 0.75", "final_accuracy >= 0.75",
         "final_loss <= 0.25", "spikes_per_sample < 5.25", "max_spikes_per_sample(excitatory) <= 12",
         "compression(input->excitatory) >= 0.6", "spike_count(inhibitory) == 1", "firing_rate(excitatory) > 5", "complete",
+        "final(loss) < 0.25",
     ])
     values = [(r.rule, r.value, r.status) for r in report.results]
     assert values == [
@@ -69,8 +71,9 @@ def test_each_metric_has_the_value_the_trace_was_built_with(trace):
         ("spike_count(inhibitory) == 1", 1.0, "passed"),
         ("firing_rate(excitatory) > 5", 20 / (10 * 0.4), "failed"),
         ("complete", True, "passed"),
+        ("final(loss) < 0.25", 0.25, "failed"),
     ]
-    assert not report.ok and report.counts() == {"passed": 7, "failed": 3, "error": 0}
+    assert not report.ok and report.counts() == {"passed": 7, "failed": 4, "error": 0}
 
 
 def test_a_failed_rule_is_a_whole_result_with_value_and_message(trace):

@@ -21,7 +21,7 @@ def command(trace, rules, config, fmt, junit_path) -> None:
     """Check a trace against rules; exit 1 when a rule fails or cannot be evaluated, 2 for bad rules or traces.
 
     Rules: valid, complete, silent_fraction(POP), firing_rate(POP), spike_count[(POP)], spikes_per_sample[(POP)],
-    max_spikes_per_sample[(POP)], final_accuracy, final_loss, compression(PROJ), compared with <= < >= > == !=
+    max_spikes_per_sample[(POP)], final_accuracy, final_loss, final(METRIC), compression(PROJ), compared with <= < >= > == !=
     to a number (a trailing % divides by 100). Without (POP) or (PROJ), silent_fraction, firing_rate and
     compression are checked for every recorded population or projection.
     """
