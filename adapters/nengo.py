@@ -15,12 +15,13 @@ state, ``output`` of rate neurons                     a rate neuron type)
                                                       transforms on ``<conn>.decoders`` / ``<conn>.transform`` into
                                                       the dimension population ``<conn>.value``
 vector values: ensemble ``decoded_output``/``input``,  ``metrics`` named after the probe, one per dimension
-node/connection outputs, learning-rule vectors        (``name[i]``), with the population or projection set
+node/connection outputs, learning-rule vectors        (``name[i]``), with the population or projection set;
+(filtered or not)                                     the probe's synapse is noted in the manifest annotations
 ====================================================  ==========================================================
 
 Times are computed from step counts (tick = step number, resolution = ``dt``), never from ``Simulator.trange()``,
-which a probe clear does not reset. A probe that cannot be converted (a filtered or subsampled spike probe, a matrix
-valued learning-rule probe, weights of a convolution) raises :class:`NengoAdapterError` with a code when the
+which a probe clear does not reset. A probe that cannot be converted (a filtered or subsampled spike probe, a filtered
+neuron-state or weights probe, a matrix valued learning-rule probe, weights of a convolution) raises :class:`NengoAdapterError` with a code when the
 recorder is created; pass it in ``ignore=`` to leave it out on purpose (the manifest lists ignored probes).
 """
 
@@ -36,13 +37,15 @@ from nengo.connection import LearningRule
 from nengo.ensemble import Neurons
 
 from snntrace.model import Dataset, Software
-from snntrace.writer import TraceWriter
+from snntrace.writer import DEFAULT_PART_ROWS, OTHER_PART_ROWS, TraceWriter
 
 from ._nengo_network import NengoAdapterError, NetworkMap, _base, _view_indices
 
 __all__ = ["NengoAdapterError", "NengoRecorder", "convert_simulator", "record_model"]
 
 DEFAULT_CHUNK_STEPS = 1000
+_NEVER = 1 << 62
+_TABLE_OF_KIND = {"spikes": "spikes", "states": "states", "weights": "weights", "metrics": "metrics"}
 # Spike probe values are k * amplitude / dt; anything farther than this from a whole count was filtered or scaled.
 _COUNT_TOLERANCE = 1e-6
 
@@ -64,9 +67,9 @@ class _ProbeConverter:
         self.probe, self.name, self.kind = probe, name, kind
         self.target = target
 
-    def write(self, writer: TraceWriter, data: np.ndarray, steps: np.ndarray, dt: float) -> None:
-        """Write the probe's ``data`` (one row per entry of ``steps``)."""
-        getattr(self, f"_write_{self.kind}")(writer, data, steps, dt)
+    def write(self, writer: TraceWriter, data: np.ndarray, steps: np.ndarray, dt: float) -> int:
+        """Write the probe's ``data`` (one row per entry of ``steps``) and return the number of rows written."""
+        return getattr(self, f"_write_{self.kind}")(writer, data, steps, dt)
 
     def _write_spikes(self, writer, data, steps, dt):
         scaled = data * (dt / self.target["amplitude"])
@@ -79,11 +82,13 @@ class _ProbeConverter:
         rows, columns = np.nonzero(counts)
         writer.write_spikes(steps[rows], self.target["population"], self.target["neurons"][columns],
                             count=counts[rows, columns].astype(np.uint16))
+        return len(rows)
 
     def _write_states(self, writer, data, steps, dt):
         neurons = self.target["neurons"]
         writer.write_states(np.repeat(steps, len(neurons)), self.target["population"], np.tile(neurons, len(steps)),
                             self.target["variable"], data.reshape(-1))
+        return data.size
 
     def _write_weights(self, writer, data, steps, dt):
         layout = self.target["layout"]
@@ -96,6 +101,7 @@ class _ProbeConverter:
         n = len(pre)
         writer.write_weights(np.repeat(steps, n), layout.projection, np.tile(pre, len(steps)),
                              np.tile(post, len(steps)), values.reshape(-1))
+        return values.size
 
     def _write_metrics(self, writer, data, steps, dt):
         data = data.reshape(len(steps), -1)
@@ -103,6 +109,7 @@ class _ProbeConverter:
         for column, label in enumerate(labels):
             writer.write_metric(label, data[:, column], t=steps, population=self.target.get("population"),
                                 projection=self.target.get("projection"))
+        return data.size
 
 
 class NengoRecorder:
@@ -127,13 +134,16 @@ class NengoRecorder:
     split : str
         Sample split name (``train`` or ``test``).
     dataset : Dataset, optional
-        The data set the inputs come from (names its classes).
+        The data set the inputs come from (names its classes; default: classes named "0".."max label").
     ignore : iterable of nengo.Probe
         Probes to leave out on purpose (listed in the manifest's annotations).
     chunk_steps : int
         Steps simulated between two conversions in :meth:`run_steps`.
-    part_rows, overwrite :
-        Passed to :class:`~snntrace.writer.TraceWriter`.
+    part_rows : dict, optional
+        Rows per table after which the buffered rows are written as parts, checked after each chunk (so memory
+        holds at most this plus one chunk); defaults are the writer's.
+    overwrite : bool
+        Replace an existing trace directory.
     """
 
     def __init__(
@@ -170,10 +180,26 @@ class NengoRecorder:
         self._open_presentation: tuple[int, int] | None = None  # (presentation number, first step)
         self._last_step = 0
         self._check_covers(sim.n_steps)
+        self._part_rows = {t: DEFAULT_PART_ROWS.get(t, OTHER_PART_ROWS) for t in _TABLE_OF_KIND.values()}
+        self._part_rows.update({t: int(n) for t, n in (part_rows or {}).items() if t in self._part_rows})
+        self._buffered = dict.fromkeys(self._part_rows, 0)
         toplevel = sim.model.toplevel
+        if self._samples is not None and dataset is None:
+            # Labels index classes; without a dataset from the caller, name the classes by their numbers.
+            n_classes = int(self._samples[0].max()) + 1
+            dataset = Dataset(f"{self._samples[3]} inputs", classes=tuple(str(c) for c in range(n_classes)))
         populations = self.network.populations()
         self._sizes = {p.name: p.size for p in populations}
-        annotations = {"nengo": {"dt": self.dt, "seed": int(sim.seed), "probes": sorted(self._probe_names[p] for p in sim.model.probes)}}
+        probes = {
+            self._probe_names[p]: {
+                "target": self.network.object_name(p.target),
+                "attribute": p.attr,
+                "synapse": None if p.synapse is None else repr(p.synapse),
+                "sample_every": p.sample_every,
+            }
+            for p in sim.model.probes
+        }
+        annotations = {"nengo": {"dt": self.dt, "seed": int(sim.seed), "probes": probes}}
         if ignored:
             annotations["nengo"]["ignored_probes"] = sorted(self._probe_names[p] for p in ignored)
         self.writer = TraceWriter(
@@ -185,7 +211,9 @@ class NengoRecorder:
             dataset=dataset,
             simulator=Software("nengo", nengo.__version__),
             annotations=annotations,
-            part_rows=part_rows,
+            # The recorder decides when parts are written: a part written between two probes of one chunk would
+            # leave the second probe's earlier ticks after a part that ended later (the writer refuses that).
+            part_rows=dict.fromkeys(("spikes", "states", "weights", "samples", "metrics", "events"), _NEVER),
             overwrite=overwrite,
         )
         self._declare()
@@ -220,9 +248,21 @@ class NengoRecorder:
                     )
                 return _ProbeConverter(probe, name, "spikes", population=population, neurons=neurons,
                                        amplitude=float(getattr(neuron_type, "amplitude", 1.0)))
+            if probe.synapse is not None:
+                raise NengoAdapterError(
+                    f"probe {name!r}: a filtered neuron probe holds smoothed values, not the neurons' {attr!r}; "
+                    "probe without a synapse (or ignore this probe)",
+                    code="NG002",
+                )
             variable = "rate" if attr in ("output", "spikes", "rates") else attr
             return _ProbeConverter(probe, name, "states", population=population, neurons=neurons, variable=variable)
         if isinstance(obj, nengo.Connection) and attr == "weights":
+            if probe.synapse is not None:
+                raise NengoAdapterError(
+                    f"probe {name!r}: a filtered weights probe holds smoothed weights, not the weights at each "
+                    "snapshot; probe with synapse=None (or ignore this probe)",
+                    code="NG003",
+                )
             layout = self.network.weight_layout(obj, shape, name)
             return _ProbeConverter(probe, name, "weights", layout=layout)
         if len(shape) > 1:
@@ -259,13 +299,13 @@ class NengoRecorder:
         process = present_input.output
         n_inputs = len(process.inputs)
         labels = np.asarray(labels)
-        if labels.shape != (n_inputs,) or labels.dtype.kind not in "iu":
+        if labels.shape != (n_inputs,) or labels.dtype.kind not in "iu" or labels.min() < 0:
             raise NengoAdapterError(
-                f"labels must be {n_inputs} integers (one per input of {self.network.names[present_input]!r}), "
+                f"labels must be {n_inputs} non-negative integers (one per input of {self.network.names[present_input]!r}), "
                 f"got shape {labels.shape} of {labels.dtype}",
                 code="NG004",
             )
-        return labels, n_inputs, float(process.presentation_time)
+        return labels, n_inputs, float(process.presentation_time), self.network.names[present_input]
 
     def _declare(self) -> None:
         for converter in self._converters:
@@ -301,17 +341,21 @@ class NengoRecorder:
         for converter in self._converters:
             steps = _sampled_steps(self._last_step, last, _period(converter.probe, self.dt))
             if len(steps):
-                converter.write(self.writer, np.asarray(self.sim.data[converter.probe]), steps, self.dt)
+                table = _TABLE_OF_KIND[converter.kind]
+                self._buffered[table] += converter.write(self.writer, np.asarray(self.sim.data[converter.probe]), steps, self.dt)
         self._record_samples(self._last_step, last)
         self.writer.advance(last)
         self._last_step = last
+        if any(self._buffered[t] >= self._part_rows[t] for t in self._buffered):
+            self.writer.flush()
+            self._buffered = dict.fromkeys(self._buffered, 0)
         if clear:
             self.sim.clear_probes()
 
     def _record_samples(self, first: int, last: int) -> None:
         if self._samples is None or last <= first:
             return
-        labels, n_inputs, presentation_time = self._samples
+        labels, n_inputs, presentation_time, _ = self._samples
         steps = np.arange(first + 1, last + 1)
         # The presentation PresentInput shows at step s, where Nengo's time is t = s * dt.
         # Nengo's own formula and float operations (elementwise numpy does the same IEEE steps as Python floats).
@@ -326,7 +370,7 @@ class NengoRecorder:
 
     def _close_presentation(self, end_step: int) -> None:
         """Write the open presentation as a sample covering ticks [first step, ``end_step``)."""
-        labels, n_inputs, _ = self._samples
+        labels, n_inputs, _, _ = self._samples
         number, start = self._open_presentation
         index = number % n_inputs
         self.writer.write_samples(index, start, end_step, label=int(labels[index]), split=self._split)

@@ -33,7 +33,9 @@ def runs(tmp_path_factory):
         convert_simulator(sim, root / "posthoc.trace", labels=LABELS)
         held_after = len(sim.data[probes["a_spikes"]])
     with nengo.Simulator(net, dt=DT, seed=SIM_SEED, progress_bar=False) as sim:
-        with NengoRecorder(sim, root / "chunked.trace", labels=LABELS, chunk_steps=CHUNK) as recorder:
+        # Small parts: several parts per table, each written after a chunk that mixes several probes' rows.
+        parts = {"spikes": 1000, "states": 500, "weights": 5000, "metrics": 300}
+        with NengoRecorder(sim, root / "chunked.trace", labels=LABELS, chunk_steps=CHUNK, part_rows=parts) as recorder:
             recorder.run_steps(STEPS)
         held_chunked = len(sim.data[probes["a_spikes"]])
     return {
@@ -60,6 +62,11 @@ def test_chunked_and_post_hoc_traces_validate_and_are_complete(runs):
 def test_the_recorder_clears_the_probes_after_each_chunk_and_post_hoc_conversion_leaves_them(runs):
     assert runs["held_after_chunked"] == 0
     assert runs["held_after_posthoc"] == STEPS
+
+
+def test_the_recorder_writes_parts_as_it_goes_when_tables_reach_their_part_size(runs):
+    for table in ("spikes", "states", "weights", "metrics"):
+        assert len(list((runs["chunked"] / table).glob("part-*.parquet"))) > 1, table
 
 
 @pytest.mark.parametrize("population, probe", [("a", "a_spikes"), ("ensemble1", "burst_spikes"), ("c", "c_spikes")])
