@@ -135,3 +135,18 @@ def test_reports_serialise_to_json_ready_dicts(trace):
         "rule": "final_accuracy >= 0.9", "metric": "final_accuracy", "subject": None, "op": ">=", "threshold": 0.9,
         "value": 0.75, "status": "failed", "message": "0.75 (does not meet >= 0.9); last of 3 values, at t=300",
     }]
+
+
+def test_the_rules_documented_in_docs_ci_parse_and_every_metric_is_documented(tmp_path):
+    from pathlib import Path
+
+    from snntrace.gates import METRICS
+
+    text = (Path(__file__).parents[1] / "docs" / "ci.md").read_text(encoding="utf-8")
+    block = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "gates.toml").write_text(block)
+    assert [r.metric for r in load_rules(tmp_path / "gates.toml")] == [
+        "valid", "complete", "final", "silent_fraction", "max_spikes_per_sample", "compression",
+    ]
+    for name in METRICS:
+        assert f"| `{name}" in text, f"{name} is missing from the rules table of docs/ci.md"
