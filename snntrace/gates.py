@@ -40,7 +40,7 @@ PASSED, FAILED, ERROR = "passed", "failed", "error"
 class RuleError(SnntraceError, ValueError):
     """A rule or rules file is malformed (exit code 2)."""
 
-    code = "CK001"
+    code = "GT001"
 
 
 class MetricUnavailable(Exception):
@@ -178,13 +178,13 @@ def load_rules(path: str | os.PathLike) -> list[Rule]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise RuleError(f"cannot read rules file: {exc.strerror}", code="CK002", location=str(path)) from exc
+        raise RuleError(f"cannot read rules file: {exc.strerror}", code="GT002", location=str(path)) from exc
     document = _parse_config(raw, path)
     rules = document.get("rules")
     if rules is None:
         rules = document.get("tool", {}).get("snntrace", {}).get("check", {}).get("rules")
     if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
-        raise RuleError("expected `rules`, a list of rule strings (or [tool.snntrace.check] rules)", code="CK002", location=str(path))
+        raise RuleError("expected `rules`, a list of rule strings (or [tool.snntrace.check] rules)", code="GT002", location=str(path))
     return [parse_rule(r, where=f"{path.name}: rules[{i}]") for i, r in enumerate(rules)]
 
 
@@ -195,10 +195,10 @@ def _parse_config(raw: bytes, path: Path) -> dict[str, Any]:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
             if path.suffix.lower() == ".json":
-                raise RuleError(f"not valid JSON: {exc.msg} (line {exc.lineno})", code="CK002", location=str(path)) from exc
+                raise RuleError(f"not valid JSON: {exc.msg} (line {exc.lineno})", code="GT002", location=str(path)) from exc
         else:
             if not isinstance(document, dict):
-                raise RuleError("the rules file must hold an object", code="CK002", location=str(path))
+                raise RuleError("the rules file must hold an object", code="GT002", location=str(path))
             return document
     try:
         import tomllib
@@ -206,11 +206,11 @@ def _parse_config(raw: bytes, path: Path) -> dict[str, Any]:
         try:
             import tomli as tomllib
         except ImportError as exc:
-            raise RuleError("TOML rules files need Python 3.11 or the tomli package", code="CK002", location=str(path)) from exc
+            raise RuleError("TOML rules files need Python 3.11 or the tomli package", code="GT002", location=str(path)) from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RuleError(f"not valid TOML: {exc}", code="CK002", location=str(path)) from exc
+        raise RuleError(f"not valid TOML: {exc}", code="GT002", location=str(path)) from exc
 
 
 # -- results ---------------------------------------------------------------------------------------------------------------

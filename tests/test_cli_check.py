@@ -56,8 +56,8 @@ def test_a_rule_the_trace_cannot_answer_exits_1_as_an_error(trace):
 @pytest.mark.parametrize(
     "args, code",
     [
-        (["-r", "final_accuracy >== 0.7"], "CK001 at --rule 1: expected a number"),
-        (["-r", "os.system('x')"], "CK001 at --rule 1: unknown metric 'os'"),
+        (["-r", "final_accuracy >== 0.7"], "GT001 at --rule 1: expected a number"),
+        (["-r", "os.system('x')"], "GT001 at --rule 1: unknown metric 'os'"),
         ([], "US001 at snntrace check: no rules"),
     ],
 )

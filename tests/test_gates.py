@@ -49,7 +49,7 @@ def test_rules_parse_into_metric_subject_comparison_and_threshold(text, rule):
 def test_malformed_rules_raise_rule_errors_that_say_what_was_expected(text, message):
     with pytest.raises(RuleError) as error:
         parse_rule(text, where="rule 1")
-    assert message in error.value.message and error.value.code == "CK001" and error.value.location == "rule 1"
+    assert message in error.value.message and error.value.code == "GT001" and error.value.location == "rule 1"
 
 
 def test_each_metric_has_the_value_the_trace_was_built_with(trace):
@@ -121,7 +121,7 @@ def test_rules_files_in_toml_and_json_give_the_same_rules(tmp_path):
     (tmp_path / "bad.toml").write_text('rules = "valid"\n')
     with pytest.raises(RuleError, match="expected `rules`, a list of rule strings") as error:
         load_rules(tmp_path / "bad.toml")
-    assert error.value.code == "CK002"
+    assert error.value.code == "GT002"
     (tmp_path / "typo.json").write_text('{"rules": ["final_acuracy > 1"]}')
     with pytest.raises(RuleError, match="unknown metric 'final_acuracy'") as error:
         load_rules(tmp_path / "typo.json")
