@@ -1,0 +1,145 @@
+"""The interactive HTML report: aggregates -> view models (one module per question) -> Altair specs -> one page.
+
+:func:`build_report` is what ``snntrace report`` and :func:`snntrace.report` call.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from snntrace import aggregate
+from snntrace.errors import SnntraceError, UsageError
+from snntrace.reader import Trace, open_trace
+from snntrace.reports import compression, neurons, overview, synapses
+from snntrace.reports._charts import BRUSH, TIME, WINDOW
+from snntrace.reports._model import Context, Omission, Plan, Section
+from snntrace.reports._page import render_page, static_png
+
+DEFAULT_MAX_SIZE_MB = 5.0
+
+__all__ = ["DEFAULT_MAX_SIZE_MB", "ReportTooLargeError", "build_report", "render_report"]
+
+
+class ReportTooLargeError(SnntraceError, ValueError):
+    """The report cannot be made to fit the requested size."""
+
+    code = "RP003"
+
+
+def _initial_window(trace: Trace, bin_ticks: int) -> tuple[float, float]:
+    """Return the brush's first value: the middle third of the run, on bin edges."""
+    ticks = max(trace.duration_ticks, 1)
+    start = ticks // 3 // bin_ticks * bin_ticks
+    end = max(start + bin_ticks, (2 * ticks) // 3 // bin_ticks * bin_ticks)
+    return (round(start * trace.resolution, 9), round(end * trace.resolution, 9))
+
+
+def _sections(context: Context, progress: Callable[[str], None]) -> tuple[list[Section], list[Omission]]:
+    trace = context.trace
+    sections: list[Section] = []
+    omissions: list[Omission] = []
+    progress("overview")
+    sections.append(overview.build(context))
+    progress("neurons")
+    if trace.has_rows("spikes"):
+        found = neurons.build(context)
+        sections.extend(found)
+        if not found:
+            omissions.append(Omission("Neurons", "the shown populations did not spike."))
+    else:
+        omissions.append(Omission("Neurons", "spikes were not recorded."))
+    progress("synapses")
+    found = synapses.build(context) if trace.has_rows("weights") else []
+    sections.extend(found)
+    if not found:
+        omissions.append(Omission("Synapses", "weight snapshots were not recorded."))
+    progress("compression")
+    section = compression.build(context)
+    if section is None:
+        omissions.append(Omission("Compression", "no prune events or compression metrics were recorded."))
+    else:
+        sections.append(section)
+    return sections, omissions
+
+
+def render_report(
+    trace: Trace,
+    *,
+    title: str | None = None,
+    time_bin: float | None = None,
+    populations: Sequence[str | int] | None = None,
+    max_size: float = DEFAULT_MAX_SIZE_MB,
+    static: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[str, list[Section]]:
+    """Return the report's HTML text and its sections, shrinking embedded data until it fits ``max_size`` MB."""
+    progress = progress or (lambda step: None)
+    try:
+        shown = aggregate.population_ids(trace, populations)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0]), code="RP004", location="--populations") from exc
+    if time_bin is not None and not time_bin > 0:
+        raise UsageError(f"the time bin must be positive, got {time_bin!r} s", code="RP004", location="--time-bin")
+    limit = int(max_size * 1_000_000)
+    plan = Plan(bin_ticks=aggregate.bin_ticks_for(trace, time_bin))
+    context = Context(trace=trace, populations=shown, plan=plan, window=_initial_window(trace, plan.bin_ticks))
+    png_cache: dict[str, str | None] = {}
+    while True:
+        sections, omissions = _sections(context, progress)
+        overview_spec = sections[0].charts[0].spec
+        image, note = None, None
+        if static:
+            progress("static image")
+            key = repr(sorted(overview_spec.items()))
+            if key not in png_cache:
+                png_cache[key] = static_png(overview_spec)
+            image = png_cache[key]
+        page_data = {"master": overview.CHART_KEY, "timeField": TIME, "brushParam": BRUSH, "windowParam": WINDOW, "fullWindow": [0, context.duration]}
+        progress("page")
+        html = render_page(title=title or trace.name, sections=sections, omissions=omissions, page_data=page_data, static_png=image, static_note=note)
+        size = len(html.encode("utf-8"))
+        if size <= limit:
+            return html, sections
+        if static and image and size - len(image) <= limit and plan.level >= 3:
+            static = False  # the still image is the first thing to give up once data has been thinned a few times
+            continue
+        if not plan.relax():
+            raise ReportTooLargeError(f"the smallest report of this trace is {size / 1e6:.2f} MB, more than --max-size {max_size:g} MB", location=str(trace.path))
+        if plan.level >= 2 and trace.duration_ticks // plan.bin_ticks > 100:
+            plan.bin_ticks *= 2
+            context.window = _initial_window(trace, plan.bin_ticks)
+
+
+def build_report(
+    trace: Trace | str | os.PathLike,
+    output: str | os.PathLike,
+    *,
+    force: bool = False,
+    **options,
+) -> Path:
+    """Write the interactive HTML report of a trace to ``output`` and return its path.
+
+    Options: ``title``, ``time_bin`` (seconds), ``populations`` (names or ids), ``max_size`` (MB), ``static``
+    (embed a PNG of the overview for readers without scripts), ``progress`` (called with each step's name).
+    The file is written under a temporary name and renamed; an existing file is replaced only with ``force``.
+    """
+    opened = trace if isinstance(trace, Trace) else open_trace(trace)
+    target = Path(output)
+    source = opened.path.resolve()
+    resolved = target.resolve()
+    if resolved == source or source in resolved.parents:
+        raise UsageError(f"the report would be written into the trace {opened.path}; choose another output", code="RP002", location=str(target))
+    if target.exists() and not force:
+        raise UsageError(f"{target} exists; pass --force (force=True) to replace it", code="RP001", location=str(target))
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory", code="RP001", location=str(target))
+    html, _ = render_report(opened, **options)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(html, encoding="utf-8", newline="\n")
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return target

@@ -1,0 +1,89 @@
+"""Render the view models into one self-contained HTML document (Jinja2, autoescaped)."""
+
+from __future__ import annotations
+
+import base64
+import functools
+from dataclasses import dataclass, replace
+from importlib import resources
+
+import jinja2
+from markupsafe import Markup
+
+from snntrace._version import SPEC_VERSION, __version__
+from snntrace.reports._embed import content_security_policy, json_script
+from snntrace.reports._model import Page, Section
+
+VEGA_LITE_VERSION = "6.4"  # the Vega-Lite release Altair 6 writes specs for; vl-convert bundles the same
+
+
+@dataclass(frozen=True)
+class RenderedChart:
+    """A chart ready for the template: its container id, label and escaped spec element."""
+
+    key: str
+    title: str
+    element: Markup
+
+
+@functools.cache
+def javascript_bundle() -> str:
+    """Return Vega, Vega-Lite and vega-embed as one script (built once per process: it takes seconds)."""
+    import vl_convert
+
+    bundle = vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+    if "</script" in bundle.lower():  # would end the inline element early; vl-convert never emits it
+        raise RuntimeError("the Vega bundle contains </script and cannot be inlined")
+    return bundle
+
+
+@functools.cache
+def _asset(name: str) -> str:
+    return resources.files("snntrace.templates").joinpath(name).read_text(encoding="utf-8")
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FunctionLoader(lambda name: _asset(name)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+
+
+def static_png(spec: dict) -> str:
+    """Return a base64 PNG of a Vega-Lite spec rendered by vl-convert (for the <noscript> fallback)."""
+    import vl_convert
+
+    png = vl_convert.vegalite_to_png(spec, vl_version=VEGA_LITE_VERSION, scale=1)
+    return base64.b64encode(png).decode("ascii")
+
+
+def render_page(
+    *, title: str, sections: list[Section], omissions, page_data: dict, static_png: str | None, static_note: str | None
+) -> str:
+    """Return the HTML text of the report."""
+    rendered = []
+    for section in sections:
+        charts = [
+            RenderedChart(chart.key, chart.title, json_script(chart.spec, element_id=f"spec-{chart.key}", chart=chart.key, follows=str(chart.follows_window).lower()))
+            for chart in section.charts
+        ]
+        rendered.append(replace(section, charts=charts))
+    bundle, script = javascript_bundle(), _asset("report.js")
+    page = Page(
+        title=title,
+        version=__version__,
+        spec_version=SPEC_VERSION,
+        sections=rendered,
+        omissions=list(omissions),
+        page_data=page_data,
+        static_png=static_png,
+        static_note=static_note,
+        bundle=Markup(bundle),
+        script=Markup(script),
+        style=Markup(_asset("report.css")),
+        csp=content_security_policy([bundle, script]),
+    )
+    return _environment().get_template("report.html.j2").render(page=page, page_json=json_script(page_data, element_id="snntrace-page"))

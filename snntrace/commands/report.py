@@ -1,0 +1,57 @@
+"""``snntrace report TRACE -o report.html``: write the self-contained interactive HTML report of a trace."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from snntrace.errors import UsageError
+
+_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "min": 60.0}
+_DURATION = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*(min|ms|us|µs|ns|s)?\s*$")
+_STEPS = ("overview", "neurons", "synapses", "compression", "static image", "page")
+
+
+def parse_duration(text: str) -> float:
+    """Return seconds for a duration such as ``50ms``, ``0.2s``, ``2min`` or ``0.05`` (seconds)."""
+    match = _DURATION.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise UsageError(f"{text!r} is not a positive duration; write e.g. 50ms, 0.2s or 1min", code="RP004", location="--time-bin")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+@click.command(name="report")
+@click.argument("traces", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write.")
+@click.option("--title", help="Page title (default: the run name).")
+@click.option("--time-bin", "time_bin", help="Time bin of the timelines, e.g. 50ms (default: about 200 bins over the run).")
+@click.option("--populations", multiple=True, help="Population to show (repeat or comma-separate; default: all).")
+@click.option("--max-size", default=5.0, show_default=True, type=click.FloatRange(min=0.5), help="Largest HTML size in MB.")
+@click.option("--no-static", is_flag=True, help="Leave out the still PNG of the overview shown when scripts are off.")
+@click.option("--force", is_flag=True, help="Replace an existing output file.")
+def command(traces, output, title, time_bin, populations, max_size, no_static, force) -> None:
+    """Write the interactive HTML report of TRACE to OUTPUT (one offline file).
+
+    A second TRACE for a side-by-side comparison report is planned (issue 9).
+    """
+    from snntrace.reports import build_report
+
+    if len(traces) > 1:
+        raise click.UsageError("comparing traces (snntrace report BASE OTHER) is not implemented yet; give one TRACE")
+    names = [name.strip() for entry in populations for name in entry.split(",") if name.strip()] or None
+    seconds = parse_duration(time_bin) if time_bin else None
+    with click.progressbar(length=len(_STEPS), label="report", file=click.get_text_stream("stderr"), show_eta=False) as bar:
+        done: set[str] = set()
+
+        def progress(step: str) -> None:
+            if step not in done:
+                done.add(step)
+                bar.update(1)
+
+        path = build_report(
+            traces[0], output, title=title, time_bin=seconds, populations=names, max_size=max_size, static=not no_static, force=force, progress=progress
+        )
+        bar.update(len(_STEPS) - len(done))
+    click.echo(str(path))
