@@ -29,6 +29,11 @@ class DemoError(SnntraceError, RuntimeError):
     code = "SIM002"
 
 
+def report_available() -> bool:
+    """Return whether the report builder is installed."""
+    return importlib.util.find_spec("snntrace.reports") is not None
+
+
 @click.command("demo")
 @click.option("-o", "--output", "out_dir", default="demo-output", show_default=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for the trace and report.html.")
 @click.option("--force", is_flag=True, help="Replace an earlier demo in the folder.")
@@ -37,7 +42,7 @@ def command(out_dir: Path, force: bool, quiet: bool) -> None:
     """Simulate a 100-neuron network compressed with PP & DSWR on bundled Fashion-MNIST, then write report.html."""
     from snntrace.commands.simulate import run_simulation
 
-    if importlib.util.find_spec("snntrace.reports") is None:
+    if not report_available():
         raise DemoError("the report builder (snntrace.reports) is not installed, so the demo cannot write its report", location="snntrace.reports")
     report = out_dir / "report.html"
     if report.exists() and not force:
@@ -47,5 +52,8 @@ def command(out_dir: Path, force: bool, quiet: bool) -> None:
     result = run_simulation(DEMO_CONFIG.validate(), trace, force=force, quiet=quiet)
     import snntrace
 
-    snntrace.report(trace, report)
+    try:
+        snntrace.report(trace, report)
+    except ImportError as exc:
+        raise DemoError(f"the report builder cannot be loaded ({exc}); the trace is at {trace}", location="snntrace.reports") from exc
     click.echo(f"accuracy {result.accuracy:.1%}, {result.compression_rate[0]:.1%} of synapses pruned; report: {report}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -16,7 +17,7 @@ def run_simulation(config, output: Path, *, force: bool, quiet: bool = False):
 
     simulation = Simulation(config)
     total = len(simulation.data.train_labels) * config.epochs + len(simulation.data.test_labels)
-    with click.progressbar(length=total, label="simulating", file=click.get_text_stream("stderr"), hidden=quiet) as bar:
+    with click.progressbar(length=total, label="simulating", file=sys.stderr, hidden=quiet) as bar:
         return simulation.run(output, overwrite=force, progress=bar.update)
 
 
