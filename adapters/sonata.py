@@ -37,19 +37,44 @@ from snntrace.model import Population, Software
 SORTING_ENUM = {"none": 0, "by_id": 1, "by_time": 2}
 # Spellings seen in other tools (bmtk, Brion) for the spec's sorting values.
 SORTING_SYNONYMS = {
-    "none": "none", "na": "none", "unknown": "none",
-    "by_id": "by_id", "id": "by_id", "by_gid": "by_id", "gid": "by_id", "node_id": "by_id", "by_node_id": "by_id",
-    "by_time": "by_time", "time": "by_time",
+    "none": "none",
+    "na": "none",
+    "unknown": "none",
+    "by_id": "by_id",
+    "id": "by_id",
+    "by_gid": "by_id",
+    "gid": "by_id",
+    "node_id": "by_id",
+    "by_node_id": "by_id",
+    "by_time": "by_time",
+    "time": "by_time",
 }
 # Time unit spelling -> power of ten below one second.
 TIME_UNITS = {
-    "s": 0, "sec": 0, "second": 0, "seconds": 0,
-    "ms": 3, "msec": 3, "millisecond": 3, "milliseconds": 3,
-    "us": 6, "usec": 6, "µs": 6, "microsecond": 6, "microseconds": 6,
+    "s": 0,
+    "sec": 0,
+    "second": 0,
+    "seconds": 0,
+    "ms": 3,
+    "msec": 3,
+    "millisecond": 3,
+    "milliseconds": 3,
+    "us": 6,
+    "usec": 6,
+    "µs": 6,
+    "microsecond": 6,
+    "microseconds": 6,
 }
 # Report value unit -> (SI unit, factor).
-VALUE_UNITS = {"mv": ("V", 1e-3), "v": ("V", 1.0), "uv": ("V", 1e-6), "na": ("A", 1e-9), "pa": ("A", 1e-12),
-               "a": ("A", 1.0), "mm": ("mol/m^3", 1.0)}
+VALUE_UNITS = {
+    "mv": ("V", 1e-3),
+    "v": ("V", 1.0),
+    "uv": ("V", 1e-6),
+    "na": ("A", 1e-9),
+    "pa": ("A", 1e-12),
+    "a": ("A", 1.0),
+    "mm": ("mol/m^3", 1.0),
+}
 MAGIC = 0x0A7A
 SONATA_VERSION = (0, 1)
 FINEST_EXPONENT = 9  # 1 ns: the finest tick the resolution rule considers
@@ -67,7 +92,9 @@ def _h5py():
     try:
         import h5py
     except ImportError as exc:  # pragma: no cover - h5py is installed in the test environment
-        raise SonataError("reading and writing SONATA needs h5py: pip install 'snntrace[sonata]'", code="SN000") from exc
+        raise SonataError(
+            "reading and writing SONATA needs h5py: pip install 'snntrace[sonata]'", code="SN000"
+        ) from exc
     return h5py
 
 
@@ -132,7 +159,7 @@ class SonataExport:
     losses: list[str]
 
 
-# -- small readers ------------------------------------------------------------------------------------------------------
+# -- small readers ---------------------------------------------------------------------------------------------------
 def _text(value: Any) -> str | None:
     if value is None:
         return None
@@ -154,9 +181,13 @@ def _time_exponent(units: Any, where: str, notes: list[str]) -> int:
         return 3
     key = text.strip().lower()
     if key not in TIME_UNITS:
-        raise SonataError(f"unknown time units {text!r}; known: {', '.join(sorted(TIME_UNITS))}", code="SN003", location=where)
+        raise SonataError(
+            f"unknown time units {text!r}; known: {', '.join(sorted(TIME_UNITS))}", code="SN003", location=where
+        )
     if key not in ("ms", "s"):
-        notes.append(f"{where}: time units {text!r} read as {'ms' if TIME_UNITS[key] == 3 else 's' if TIME_UNITS[key] == 0 else 'us'}")
+        notes.append(
+            f"{where}: time units {text!r} read as {'ms' if TIME_UNITS[key] == 3 else 's' if TIME_UNITS[key] == 0 else 'us'}"
+        )
     return TIME_UNITS[key]
 
 
@@ -174,7 +205,9 @@ def _read_sorting(h5py, group, where: str, notes: list[str]) -> str | None:
     else:
         name = _text(raw)
         if name is None:
-            notes.append(f"{where}: sorting attribute of type {np.asarray(raw).dtype} is neither enum nor string; ignored")
+            notes.append(
+                f"{where}: sorting attribute of type {np.asarray(raw).dtype} is neither enum nor string; ignored"
+            )
             return None
         notes.append(f"{where}: sorting written as the string {name!r} instead of the spec's enum")
     canonical = SORTING_SYNONYMS.get(name.strip().lower())
@@ -190,7 +223,9 @@ def _check_sorting(sorting: str | None, times: np.ndarray, ids: np.ndarray, wher
     if sorting == "by_time" and np.any(np.diff(times) < 0):
         notes.append(f"{where}: sorting says by_time but the spikes are not in time order (order does not matter here)")
     if sorting == "by_id" and np.any(np.diff(ids.astype(np.int64)) < 0):
-        notes.append(f"{where}: sorting says by_id but the spikes are not in node id order (order does not matter here)")
+        notes.append(
+            f"{where}: sorting says by_id but the spikes are not in node id order (order does not matter here)"
+        )
 
 
 def _node_ids(dataset, where: str) -> np.ndarray:
@@ -203,7 +238,9 @@ def _node_ids(dataset, where: str) -> np.ndarray:
     if ids.size and ids.min() < 0:
         raise SonataError(f"negative node id {int(ids.min())}", code="SN004", location=where)
     if ids.size and int(ids.max()) >= 2**32:
-        raise SonataError(f"node id {int(ids.max())} does not fit a trace's uint32 neuron index", code="SN004", location=where)
+        raise SonataError(
+            f"node id {int(ids.max())} does not fit a trace's uint32 neuron index", code="SN004", location=where
+        )
     return ids.astype(np.uint32)
 
 
@@ -229,7 +266,9 @@ def _read_spike_group(h5py, group, population: str, source: str, notes: list[str
         raise SonataError("timestamps hold NaN or infinity", code="SN004", location=where)
     ids = _node_ids(group[ids_name], where)
     if times.shape != ids.shape or times.ndim != 1:
-        raise SonataError(f"timestamps {times.shape} and {ids_name} {ids.shape} differ in shape", code="SN004", location=where)
+        raise SonataError(
+            f"timestamps {times.shape} and {ids_name} {ids.shape} differ in shape", code="SN004", location=where
+        )
     _check_sorting(_read_sorting(h5py, group, where, notes), times, ids, where, notes)
     return SpikeBlock(population, times, ids, exponent, source)
 
@@ -252,8 +291,14 @@ def _read_frame_report(group, population: str, source: str, notes: list[str]) ->
         raise SonataError("mapping has no index_pointers", code="SN004", location=where)
     if len(pointers) == len(node_ids):
         pointers = np.append(pointers, n_values)
-        notes.append(f"{where}: {len(node_ids)} index pointers for {len(node_ids)} nodes; the last node's values run to the end of data")
-    if len(pointers) != len(node_ids) + 1 or np.any(np.diff(pointers) < 0) or (len(pointers) and pointers[-1] > n_values):
+        notes.append(
+            f"{where}: {len(node_ids)} index pointers for {len(node_ids)} nodes; the last node's values run to the end of data"
+        )
+    if (
+        len(pointers) != len(node_ids) + 1
+        or np.any(np.diff(pointers) < 0)
+        or (len(pointers) and pointers[-1] > n_values)
+    ):
         raise SonataError("index pointers do not partition the data columns", code="SN004", location=where)
     spans = np.diff(pointers)
     kept = spans > 0
@@ -261,16 +306,20 @@ def _read_frame_report(group, population: str, source: str, notes: list[str]) ->
         notes.append(f"{where}: {int((~kept).sum())} node(s) with no recorded values skipped")
     if np.any(spans > 1):
         dropped = int((spans[kept] - 1).sum())
-        notes.append(f"{where}: nodes with several elements (compartments): kept each node's first element, dropped {dropped} values per frame")
+        notes.append(
+            f"{where}: nodes with several elements (compartments): kept each node's first element, dropped {dropped} values per frame"
+        )
     if "time" not in mapping:
         raise SonataError("mapping has no time dataset [start, stop, dt]", code="SN004", location=where)
     start, stop, dt = (float(x) for x in np.asarray(mapping["time"][()], dtype=np.float64)[:3])
     exponent = _time_exponent(mapping["time"].attrs.get("units"), f"{where}/mapping/time", notes)
     if dt <= 0:
         raise SonataError(f"time step {dt} is not positive", code="SN004", location=f"{where}/mapping/time")
-    expected = int(round((stop - start) / dt))
+    expected = round((stop - start) / dt)
     if expected != n_times:
-        notes.append(f"{where}: time [start, stop, dt] gives {expected} frames but data holds {n_times}; used data's count")
+        notes.append(
+            f"{where}: time [start, stop, dt] gives {expected} frames but data holds {n_times}; used data's count"
+        )
     unit_text = _text(data.attrs.get("units"))
     unit, factor = None, 1.0
     if unit_text is not None:
@@ -288,7 +337,20 @@ def _read_frame_report(group, population: str, source: str, notes: list[str]) ->
     if variable is None:
         variable = "v" if unit == "V" else Path(source).stem
         notes.append(f"{where}: no variable_name attribute; variable named {variable!r}")
-    return FrameReport(population, data, node_ids[kept], pointers[:-1][kept], start, dt, exponent, n_times, variable, unit, factor, source)
+    return FrameReport(
+        population,
+        data,
+        node_ids[kept],
+        pointers[:-1][kept],
+        start,
+        dt,
+        exponent,
+        n_times,
+        variable,
+        unit,
+        factor,
+        source,
+    )
 
 
 def read_sonata(h5file, source: str, *, legacy_population: str | None = None) -> SonataContent:
@@ -314,7 +376,7 @@ def read_sonata(h5file, source: str, *, legacy_population: str | None = None) ->
     return content
 
 
-# -- time resolution ----------------------------------------------------------------------------------------------------
+# -- time resolution -------------------------------------------------------------------------------------------------
 def _fits(values: np.ndarray, scale: int, *, ulps: int = 0) -> bool:
     """Return whether every value is k / scale (or k * (1 / scale)) for whole k, to within ``ulps`` float ulps."""
     if values.size == 0:
@@ -371,7 +433,10 @@ def choose_resolution(series: Iterable[tuple[np.ndarray, int]]) -> Resolution:
                 scale = 10 ** (own - unit)
                 errors.append(float(np.max(np.abs(np.rint(values * scale) / scale - values))) * 10.0**-unit)
         largest = max(errors, default=0.0)
-        if any(own == FINEST_EXPONENT and not _fits(v, 10 ** (own - e), ulps=ULP_TOLERANCE) for (v, e), (own, _) in zip(series, found)):
+        if any(
+            own == FINEST_EXPONENT and not _fits(v, 10 ** (own - e), ulps=ULP_TOLERANCE)
+            for (v, e), (own, _) in zip(series, found)
+        ):
             note = f"some times are not whole ticks of any power of ten down to 1 ns; rounded to ticks of 1e-{exponent} s (largest rounding {largest:.3g} s)"
         else:
             note = f"times differ from whole ticks of 1e-{exponent} s by float noise only (at most {ULP_TOLERANCE} ulps, {largest:.3g} s); rounded to the ticks"
@@ -389,20 +454,28 @@ def _ticks(values: np.ndarray, unit: int, resolution: Resolution, own: int | Non
 def _explicit_resolution(seconds: float, series: list[tuple[np.ndarray, int]]) -> Resolution:
     """Use a given tick; report the largest rounding beyond what the times' own decimal ticks explain."""
     found = choose_resolution(series)
-    exponent = next((c for c in range(0, 13) if abs(seconds * 10**c - 1) < 1e-12), None)
+    exponent = next((c for c in range(13) if abs(seconds * 10**c - 1) < 1e-12), None)
     if exponent is not None and exponent >= found.exponent:
         return Resolution(exponent, float(seconds), found.exact, found.series, found.note)
     resolution = Resolution(exponent, float(seconds), True, tuple(None for _ in series))
     error = 0.0
     for values, unit in series:
         if values.size:
-            error = max(error, float(np.max(np.abs(_ticks(values, unit, resolution, None) * seconds - values * 10.0**-unit))))
+            error = max(
+                error, float(np.max(np.abs(_ticks(values, unit, resolution, None) * seconds - values * 10.0**-unit)))
+            )
     if error > 1e-3 * seconds:
-        return Resolution(exponent, float(seconds), False, resolution.series, f"times rounded to the given tick {seconds:g} s (largest rounding {error:.3g} s)")
+        return Resolution(
+            exponent,
+            float(seconds),
+            False,
+            resolution.series,
+            f"times rounded to the given tick {seconds:g} s (largest rounding {error:.3g} s)",
+        )
     return resolution
 
 
-# -- conversion -----------------------------------------------------------------------------------------------------------
+# -- conversion ------------------------------------------------------------------------------------------------------
 def _parse_sizes(sizes: Mapping[str, int] | None) -> dict[str, int]:
     return {str(k): int(v) for k, v in (sizes or {}).items()}
 
@@ -458,7 +531,9 @@ def convert_sonata(
             handle.close()
 
 
-def _write_trace(content: SonataContent, output: Path, paths, sizes, resolution, name, overwrite, TraceWriter) -> SonataConversion:
+def _write_trace(
+    content: SonataContent, output: Path, paths, sizes, resolution, name, overwrite, TraceWriter
+) -> SonataConversion:
     notes = content.interpretations
     series = [(b.times, b.exponent) for b in content.spikes]
     series += [(np.array([r.start, r.dt]), r.exponent) for r in content.reports]
@@ -484,16 +559,24 @@ def _write_trace(content: SonataContent, output: Path, paths, sizes, resolution,
     for population in order:
         if population in sizes:
             if sizes[population] <= largest[population]:
-                raise SonataError(f"population {population!r}: size {sizes[population]} but node id {largest[population]} occurs", code="SN005")
+                raise SonataError(
+                    f"population {population!r}: size {sizes[population]} but node id {largest[population]} occurs",
+                    code="SN005",
+                )
             final_sizes[population] = sizes[population]
         else:
             final_sizes[population] = largest[population] + 1
     unknown = sorted(set(sizes) - set(order))
     if unknown:
-        raise SonataError(f"sizes given for unknown populations {', '.join(unknown)}; populations: {', '.join(order)}", code="SN005")
+        raise SonataError(
+            f"sizes given for unknown populations {', '.join(unknown)}; populations: {', '.join(order)}", code="SN005"
+        )
     inferred = [p for p in order if p not in sizes]
     if inferred:
-        notes.append("population sizes inferred as the largest node id + 1: " + ", ".join(f"{p}={final_sizes[p]}" for p in inferred))
+        notes.append(
+            "population sizes inferred as the largest node id + 1: "
+            + ", ".join(f"{p}={final_sizes[p]}" for p in inferred)
+        )
     # Ticks for everything, then one shift if any time is negative (traces start at tick 0).
     own = list(chosen.series)
     spike_ticks = [_ticks(b.times, b.exponent, chosen, own[i]) for i, b in enumerate(content.spikes)]
@@ -507,9 +590,15 @@ def _write_trace(content: SonataContent, output: Path, paths, sizes, resolution,
         notes.append(f"times start before 0; every time shifted by +{offset * chosen.seconds:g} s")
     for (s, d), report in zip(report_ticks, content.reports):
         if d <= 0:
-            raise SonataError(f"report time step {report.dt} is below the resolution {chosen.seconds:g} s", code="SN004", location=report.source)
+            raise SonataError(
+                f"report time step {report.dt} is below the resolution {chosen.seconds:g} s",
+                code="SN004",
+                location=report.source,
+            )
     ids = {p: i for i, p in enumerate(order)}
-    annotations = {"sonata": {"sources": [p.name for p in paths], "resolution_exact": chosen.exact, "interpretations": list(notes)}}
+    annotations = {
+        "sonata": {"sources": [p.name for p in paths], "resolution_exact": chosen.exact, "interpretations": list(notes)}
+    }
     if offset:
         annotations["sonata"]["time_offset_ticks"] = offset
     with TraceWriter(
@@ -545,7 +634,9 @@ def _write_trace(content: SonataContent, output: Path, paths, sizes, resolution,
 
 
 def _write_report(writer, report: FrameReport, start_tick: int, dt_tick: int) -> int:
-    writer.record_states(report.population, report.variable, unit=report.unit, neurons=report.node_ids.tolist(), interval=int(dt_tick))
+    writer.record_states(
+        report.population, report.variable, unit=report.unit, neurons=report.node_ids.tolist(), interval=int(dt_tick)
+    )
     n_nodes = len(report.node_ids)
     if n_nodes == 0 or report.n_times == 0:
         return 0
@@ -569,7 +660,7 @@ def _version() -> str:
     return __version__
 
 
-# -- export -------------------------------------------------------------------------------------------------------------
+# -- export ----------------------------------------------------------------------------------------------------------
 def _ms_times(ticks: np.ndarray, resolution: float) -> np.ndarray:
     """Return tick times in ms, computed as k / n when a ms holds a whole number n of ticks (exact decimals)."""
     per_ms = 1e-3 / resolution
@@ -609,7 +700,9 @@ def export_sonata(
     spikes = opened.spikes.select("t", "population", "neuron", "count").collect()
     present = set(spikes["population"].unique().to_list())
     if int(spikes["count"].max() or 1) > 1 if spikes.height else False:
-        losses.append("spike counts above 1 are written as repeated (time, node) pairs; a reimport has one row per spike")
+        losses.append(
+            "spike counts above 1 are written as repeated (time, node) pairs; a reimport has one row per spike"
+        )
     counts: dict[str, int] = {}
     temporary = output.with_name(f".{output.name}.tmp")
     enum = h5py.enum_dtype(SORTING_ENUM, basetype=np.int8)
@@ -624,18 +717,24 @@ def export_sonata(
                     continue
                 rows = spikes.filter(pl.col("population") == pid)
                 ticks = np.repeat(rows["t"].to_numpy(), rows["count"].to_numpy().astype(np.int64))
-                nodes = np.repeat(rows["neuron"].to_numpy(), rows["count"].to_numpy().astype(np.int64)).astype(np.uint64)
+                nodes = np.repeat(rows["neuron"].to_numpy(), rows["count"].to_numpy().astype(np.int64)).astype(
+                    np.uint64
+                )
                 keys = (nodes, ticks) if sorting == "by_time" else (ticks, nodes)
                 order = np.lexsort(keys) if sorting != "none" else np.arange(ticks.size)
                 group = root.create_group(_h5_name(pname, losses))
                 group.attrs.create("sorting", SORTING_ENUM[sorting], dtype=enum)
-                stamps = group.create_dataset("timestamps", data=_ms_times(ticks[order], opened.resolution), dtype=np.float64)
+                stamps = group.create_dataset(
+                    "timestamps", data=_ms_times(ticks[order], opened.resolution), dtype=np.float64
+                )
                 stamps.attrs["units"] = "ms"
                 group.create_dataset("node_ids", data=nodes[order], dtype=np.uint64)
                 counts[pname] = int(ticks.size)
                 largest = int(nodes.max()) + 1 if nodes.size else 0
                 if largest < int(population["size"]):
-                    losses.append(f"population {pname!r}: size {population['size']} (a reimport infers {largest} from node ids; pass --size {pname}={population['size']})")
+                    losses.append(
+                        f"population {pname!r}: size {population['size']} (a reimport infers {largest} from node ids; pass --size {pname}={population['size']})"
+                    )
         os.replace(temporary, output)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
@@ -643,12 +742,20 @@ def export_sonata(
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    reimported = choose_resolution([(_ms_times(spikes["t"].to_numpy(), opened.resolution), 3)]) if spikes.height else None
-    if reimported is not None and (not reimported.exact or abs(reimported.seconds - opened.resolution) > 1e-15 * opened.resolution):
-        losses.append(f"time resolution {opened.resolution:g} s (SONATA stores float ms; a reimport infers {reimported.seconds:g} s)")
+    reimported = (
+        choose_resolution([(_ms_times(spikes["t"].to_numpy(), opened.resolution), 3)]) if spikes.height else None
+    )
+    if reimported is not None and (
+        not reimported.exact or abs(reimported.seconds - opened.resolution) > 1e-15 * opened.resolution
+    ):
+        losses.append(
+            f"time resolution {opened.resolution:g} s (SONATA stores float ms; a reimport infers {reimported.seconds:g} s)"
+        )
     last_spike = int(spikes["t"].max()) if spikes.height else 0
     if opened.duration_ticks > last_spike:
-        losses.append(f"run duration {opened.duration:g} s (a reimport ends at the last spike, {last_spike * opened.resolution:g} s)")
+        losses.append(
+            f"run duration {opened.duration:g} s (a reimport ends at the last spike, {last_spike * opened.resolution:g} s)"
+        )
     return SonataExport(output, counts, losses)
 
 

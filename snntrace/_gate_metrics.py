@@ -70,7 +70,13 @@ def _silent_fraction(trace: Trace, subject: str | None) -> tuple[float, str]:
     size = int(population["size"])
     if size == 0:
         raise MetricUnavailable(f"population {population['name']!r} has no neurons")
-    active = _recorded_spikes(trace, population).filter(pl.col("count") > 0).select(pl.col("neuron").n_unique()).collect().item()
+    active = (
+        _recorded_spikes(trace, population)
+        .filter(pl.col("count") > 0)
+        .select(pl.col("neuron").n_unique())
+        .collect()
+        .item()
+    )
     silent = size - int(active)
     return silent / size, f"{silent} of {size} neurons never spiked"
 
@@ -86,7 +92,9 @@ def _firing_rate(trace: Trace, subject: str | None) -> tuple[float, str]:
     if trace.duration <= 0 or int(population["size"]) == 0:
         raise MetricUnavailable("the run has no duration or the population no neurons")
     spikes = _spike_total(trace, population)
-    return spikes / (int(population["size"]) * trace.duration), f"{spikes} spikes from {population['size']} neurons in {trace.duration:g} s"
+    return spikes / (
+        int(population["size"]) * trace.duration
+    ), f"{spikes} spikes from {population['size']} neurons in {trace.duration:g} s"
 
 
 def _spike_count(trace: Trace, subject: str | None) -> tuple[float, str]:
@@ -144,7 +152,9 @@ def _final_loss(trace: Trace, subject: None) -> tuple[float, str]:
 
 def _compression(trace: Trace, subject: str | None) -> tuple[float, str]:
     projection = _projection(trace, subject)
-    return _last_metric(trace, "compression_rate", pl.col("projection") == projection["id"], f" for projection {projection['name']!r}")
+    return _last_metric(
+        trace, "compression_rate", pl.col("projection") == projection["id"], f" for projection {projection['name']!r}"
+    )
 
 
 def _final(trace: Trace, subject: str | None) -> tuple[float, str]:

@@ -22,17 +22,22 @@ import operator
 import os
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from xml.etree import ElementTree
 
 from snntrace.errors import SnntraceError
 from snntrace.reader import Trace, open_trace
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq, "!=": operator.ne,
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
 PASSED, FAILED, ERROR = "passed", "failed", "error"
 
@@ -72,12 +77,18 @@ METRICS = {
         Metric("final_accuracy", None, "last `accuracy` metric value (0..1)"),
         Metric("final_loss", None, "last `loss` metric value"),
         Metric("compression", "projection", "last `compression_rate` of the projection (0..1, fraction removed)"),
-        Metric("final", "metric", "last value of any network-wide metric, e.g. final(test_accuracy)", expand=False, requires_subject=True),
+        Metric(
+            "final",
+            "metric",
+            "last value of any network-wide metric, e.g. final(test_accuracy)",
+            expand=False,
+            requires_subject=True,
+        ),
     )
 }
 
 
-# -- parsing ---------------------------------------------------------------------------------------------------------------
+# -- parsing ---------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Rule:
     """A parsed rule: metric, optional subject, comparison and threshold (None for boolean rules)."""
@@ -184,7 +195,11 @@ def load_rules(path: str | os.PathLike) -> list[Rule]:
     if rules is None:
         rules = document.get("tool", {}).get("snntrace", {}).get("check", {}).get("rules")
     if not isinstance(rules, list) or not all(isinstance(r, str) for r in rules):
-        raise RuleError("expected `rules`, a list of rule strings (or [tool.snntrace.check] rules)", code="GT002", location=str(path))
+        raise RuleError(
+            "expected `rules`, a list of rule strings (or [tool.snntrace.check] rules)",
+            code="GT002",
+            location=str(path),
+        )
     return [parse_rule(r, where=f"{path.name}: rules[{i}]") for i, r in enumerate(rules)]
 
 
@@ -195,7 +210,9 @@ def _parse_config(raw: bytes, path: Path) -> dict[str, Any]:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
             if path.suffix.lower() == ".json":
-                raise RuleError(f"not valid JSON: {exc.msg} (line {exc.lineno})", code="GT002", location=str(path)) from exc
+                raise RuleError(
+                    f"not valid JSON: {exc.msg} (line {exc.lineno})", code="GT002", location=str(path)
+                ) from exc
         else:
             if not isinstance(document, dict):
                 raise RuleError("the rules file must hold an object", code="GT002", location=str(path))
@@ -206,14 +223,16 @@ def _parse_config(raw: bytes, path: Path) -> dict[str, Any]:
         try:
             import tomli as tomllib
         except ImportError as exc:
-            raise RuleError("TOML rules files need Python 3.11 or the tomli package", code="GT002", location=str(path)) from exc
+            raise RuleError(
+                "TOML rules files need Python 3.11 or the tomli package", code="GT002", location=str(path)
+            ) from exc
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"not valid TOML: {exc}", code="GT002", location=str(path)) from exc
 
 
-# -- results ---------------------------------------------------------------------------------------------------------------
+# -- results ---------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of one (expanded) rule on one trace."""
@@ -239,8 +258,14 @@ class CheckResult:
         if isinstance(value, float) and not math.isfinite(value):
             value = None
         return {
-            "rule": self.rule, "metric": self.metric, "subject": self.subject, "op": self.op,
-            "threshold": self.threshold, "value": value, "status": self.status, "message": self.message,
+            "rule": self.rule,
+            "metric": self.metric,
+            "subject": self.subject,
+            "op": self.op,
+            "threshold": self.threshold,
+            "value": value,
+            "status": self.status,
+            "message": self.message,
         }
 
 
@@ -263,7 +288,13 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as a JSON-ready dict (what ``--format json`` prints)."""
-        return {"trace": self.trace, "name": self.name, "ok": self.ok, "counts": self.counts(), "results": [r.to_dict() for r in self.results]}
+        return {
+            "trace": self.trace,
+            "name": self.name,
+            "ok": self.ok,
+            "counts": self.counts(),
+            "results": [r.to_dict() for r in self.results],
+        }
 
     def to_text(self) -> str:
         """Return a human-readable summary, one line per rule."""
@@ -276,18 +307,42 @@ class CheckReport:
         """Return the report as JUnit XML (one testsuite, one testcase per rule)."""
         c = self.counts()
         total = f"{sum(r.seconds for r in self.results):.3f}"
-        suites = ElementTree.Element("testsuites", name="snntrace check", tests=str(len(self.results)), failures=str(c[FAILED]), errors=str(c[ERROR]), time=total)
+        suites = ElementTree.Element(
+            "testsuites",
+            name="snntrace check",
+            tests=str(len(self.results)),
+            failures=str(c[FAILED]),
+            errors=str(c[ERROR]),
+            time=total,
+        )
         suite = ElementTree.SubElement(
-            suites, "testsuite", name=f"snntrace check {self.name}", tests=str(len(self.results)), failures=str(c[FAILED]), errors=str(c[ERROR]), skipped="0", time=total
+            suites,
+            "testsuite",
+            name=f"snntrace check {self.name}",
+            tests=str(len(self.results)),
+            failures=str(c[FAILED]),
+            errors=str(c[ERROR]),
+            skipped="0",
+            time=total,
         )
         properties = ElementTree.SubElement(suite, "properties")
         ElementTree.SubElement(properties, "property", name="trace", value=self.trace)
         for result in self.results:
-            case = ElementTree.SubElement(suite, "testcase", name=result.rule, classname=f"snntrace.check.{result.metric}", time=f"{result.seconds:.3f}")
+            case = ElementTree.SubElement(
+                suite,
+                "testcase",
+                name=result.rule,
+                classname=f"snntrace.check.{result.metric}",
+                time=f"{result.seconds:.3f}",
+            )
             if result.status == FAILED:
-                ElementTree.SubElement(case, "failure", message=result.message, type="RuleFailed").text = _detail(result)
+                ElementTree.SubElement(case, "failure", message=result.message, type="RuleFailed").text = _detail(
+                    result
+                )
             elif result.status == ERROR:
-                ElementTree.SubElement(case, "error", message=result.message, type="RuleNotEvaluated").text = _detail(result)
+                ElementTree.SubElement(case, "error", message=result.message, type="RuleNotEvaluated").text = _detail(
+                    result
+                )
         ElementTree.indent(suites)
         return '<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
 
@@ -304,7 +359,7 @@ def _format(value: Any) -> str:
     return f"{value:.6g}"
 
 
-# -- evaluation ---------------------------------------------------------------------------------------------------------------
+# -- evaluation ------------------------------------------------------------------------------------------------------
 def run_checks(trace: str | os.PathLike | Trace, rules: Iterable[Rule | str]) -> CheckReport:
     """Evaluate rules on a trace and return every result as data (never raises for a rule the trace cannot meet).
 
@@ -351,8 +406,10 @@ def _evaluate(trace: Trace, rule: Rule, subject: str | None, metrics) -> CheckRe
         value, detail = metrics.compute(trace, rule.metric, subject)
     except MetricUnavailable as exc:
         return CheckResult(**base, value=None, status=ERROR, message=str(exc))
-    except Exception as exc:  # a crashing metric is a result, not a traceback (nwbinspector's habit)
-        return CheckResult(**base, value=None, status=ERROR, message=f"could not compute {rule.metric}: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # noqa: BLE001 - a crashing metric is a result, not a traceback (nwbinspector's habit)
+        return CheckResult(
+            **base, value=None, status=ERROR, message=f"could not compute {rule.metric}: {type(exc).__name__}: {exc}"
+        )
     if rule.op is None:
         return CheckResult(**base, value=bool(value), status=PASSED if value else FAILED, message=detail)
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -362,4 +419,3 @@ def _evaluate(trace: Trace, rule: Rule, subject: str | None, metrics) -> CheckRe
     if detail:
         message += f"; {detail}"
     return CheckResult(**base, value=float(value), status=PASSED if passed else FAILED, message=message)
-

@@ -24,7 +24,11 @@ def gate_trace(path: Path) -> Path:
         path,
         name="gates",
         time_resolution=1e-3,
-        populations=[snntrace.Population("excitatory", 10), snntrace.Population("inhibitory", 4), snntrace.Population("input", 3)],
+        populations=[
+            snntrace.Population("excitatory", 10),
+            snntrace.Population("inhibitory", 4),
+            snntrace.Population("input", 3),
+        ],
         projections=[snntrace.Projection("input->excitatory", "input", "excitatory", synapses=30)],
     ) as writer:
         writer.record_spikes(["excitatory", "inhibitory"])
@@ -36,7 +40,9 @@ def gate_trace(path: Path) -> Path:
         for step, (accuracy, compression) in enumerate(zip(ACCURACY, COMPRESSION)):
             writer.write_metric("accuracy", accuracy, t=(step + 1) * 100, step=step)
             writer.write_metric("loss", 1.0 - accuracy, t=(step + 1) * 100, step=step)
-            writer.write_metric("compression_rate", compression, t=(step + 1) * 100, step=step, projection="input->excitatory")
+            writer.write_metric(
+                "compression_rate", compression, t=(step + 1) * 100, step=step, projection="input->excitatory"
+            )
     return path
 
 

@@ -19,7 +19,9 @@ def random_spikes(seed: int, n: int, neurons: int, *, dt_ms: float = 0.1, steps:
     return steps_taken * dt_ms, rng.integers(0, neurons, n).astype(np.uint64)
 
 
-def write_population(group: h5py.Group, times, ids, *, sorting="by_time", as_string=False, units="ms", ids_name="node_ids"):
+def write_population(
+    group: h5py.Group, times, ids, *, sorting="by_time", as_string=False, units="ms", ids_name="node_ids"
+):
     """Write one population's datasets and attributes into ``group``."""
     if sorting is not None:
         if as_string:
@@ -53,8 +55,20 @@ def legacy_file(path: Path, times, ids, *, units="ms") -> Path:
     return path
 
 
-def frame_report(path: Path, population: str, node_ids, data, *, start=0.0, stop=None, dt=0.1, elements=None,
-                 pointer_name="index_pointers", units="mV", variable=None) -> Path:
+def frame_report(
+    path: Path,
+    population: str,
+    node_ids,
+    data,
+    *,
+    start=0.0,
+    stop=None,
+    dt=0.1,
+    elements=None,
+    pointer_name="index_pointers",
+    units="mV",
+    variable=None,
+) -> Path:
     """Write /report/<pop>/{data, mapping/...}; ``elements`` gives the element count per node (default 1)."""
     data = np.asarray(data, dtype=np.float32)
     elements = np.ones(len(node_ids), dtype=np.int64) if elements is None else np.asarray(elements)

@@ -36,7 +36,9 @@ def test_current_layout_with_one_population_converts_exactly_at_the_simulator_st
     assert result.sizes == {"cortex": int(ids.max()) + 1}
     trace = snntrace.open_trace(tmp_path / "run.trace")
     assert_spikes_equal(trace, "cortex", np.rint(times * 10).astype(np.int64), ids)
-    assert result.interpretations == [f"population sizes inferred as the largest node id + 1: cortex={int(ids.max()) + 1}"]
+    assert result.interpretations == [
+        f"population sizes inferred as the largest node id + 1: cortex={int(ids.max()) + 1}"
+    ]
     assert trace.manifest["annotations"]["sonata"]["interpretations"] == result.interpretations
 
 
@@ -76,7 +78,10 @@ def test_legacy_gids_layout_becomes_one_population_named_after_the_file(tmp_path
     source = legacy_file(tmp_path / "exc_spike_trains.h5", times, ids)
     result = convert_sonata(source, tmp_path / "legacy.trace")
     assert result.spikes == {"exc_spike_trains": 400}
-    assert "exc_spike_trains.h5: legacy layout /spikes/{gids, timestamps}; population named 'exc_spike_trains'" in result.interpretations
+    assert (
+        "exc_spike_trains.h5: legacy layout /spikes/{gids, timestamps}; population named 'exc_spike_trains'"
+        in result.interpretations
+    )
     named = convert_sonata(source, tmp_path / "named.trace", legacy_population="lgn")
     assert named.spikes == {"lgn": 400}
     assert_spikes_equal(snntrace.open_trace(tmp_path / "named.trace"), "lgn", np.rint(times * 10).astype(np.int64), ids)
@@ -146,7 +151,16 @@ def test_a_membrane_potential_frame_report_becomes_state_samples_in_volts(tmp_pa
 
 def test_multi_compartment_reports_keep_each_nodes_first_element_and_say_so(tmp_path):
     data = np.arange(12 * 5, dtype=np.float32).reshape(12, 5)
-    source = frame_report(tmp_path / "cell_vars.h5", "bio", [0, 1], data, elements=[3, 2], pointer_name="index_pointer", units="mM", variable="cai")
+    source = frame_report(
+        tmp_path / "cell_vars.h5",
+        "bio",
+        [0, 1],
+        data,
+        elements=[3, 2],
+        pointer_name="index_pointer",
+        units="mM",
+        variable="cai",
+    )
     result = convert_sonata(source, tmp_path / "c.trace")
     notes = "\n".join(result.interpretations)
     assert "index pointers read from 'index_pointer'" in notes
@@ -158,9 +172,15 @@ def test_multi_compartment_reports_keep_each_nodes_first_element_and_say_so(tmp_
 
 def test_exported_spike_files_read_back_with_h5py_identically_and_follow_the_spec(tmp_path):
     steps_a, steps_b = np.array([0, 5, 5, 17, 30]), np.array([2, 2, 9])
-    with snntrace.TraceWriter(tmp_path / "t.trace", name="t", time_resolution=1e-4,
-                              populations=[snntrace.Population("a", 6), snntrace.Population("b", 3)]) as writer:
-        writer.write_spikes(np.concatenate([steps_a, steps_b]), np.array([0] * 5 + [1] * 3), np.array([5, 1, 0, 2, 5, 2, 1, 0]))
+    with snntrace.TraceWriter(
+        tmp_path / "t.trace",
+        name="t",
+        time_resolution=1e-4,
+        populations=[snntrace.Population("a", 6), snntrace.Population("b", 3)],
+    ) as writer:
+        writer.write_spikes(
+            np.concatenate([steps_a, steps_b]), np.array([0] * 5 + [1] * 3), np.array([5, 1, 0, 2, 5, 2, 1, 0])
+        )
     result = export_sonata(tmp_path / "t.trace", tmp_path / "out.h5")
     assert result.spikes == {"a": 5, "b": 3}
     with h5py.File(tmp_path / "out.h5", "r") as h5:
@@ -179,7 +199,10 @@ def test_exported_spike_files_read_back_with_h5py_identically_and_follow_the_spe
 
 
 def test_a_sonata_file_survives_import_and_export_bit_for_bit(tmp_path):
-    steps, ids = np.sort(np.random.default_rng(10).integers(0, 50_000, 4000)), np.random.default_rng(11).integers(0, 300, 4000)
+    steps, ids = (
+        np.sort(np.random.default_rng(10).integers(0, 50_000, 4000)),
+        np.random.default_rng(11).integers(0, 300, 4000),
+    )
     order = np.lexsort((ids, steps))
     times, ids = steps[order] / 10, ids[order]  # decimal ms, as a writer computing k / 10 stores them
     lgn_order = np.lexsort((ids[:100] % 7, times[:100]))
@@ -191,15 +214,25 @@ def test_a_sonata_file_survives_import_and_export_bit_for_bit(tmp_path):
     with h5py.File(source, "r") as before, h5py.File(tmp_path / "out.h5", "r") as after:
         for population in ("v1", "lgn"):
             for name in ("timestamps", "node_ids"):
-                np.testing.assert_array_equal(after[f"spikes/{population}/{name}"][()], before[f"spikes/{population}/{name}"][()])
+                np.testing.assert_array_equal(
+                    after[f"spikes/{population}/{name}"][()], before[f"spikes/{population}/{name}"][()]
+                )
 
 
 def test_export_lists_what_sonata_cannot_hold(synthetic_trace, tmp_path):
     result = export_sonata(synthetic_trace, tmp_path / "synthetic.h5")
     losses = "\n".join(result.losses)
-    for expected in ("states table", "weights table", "samples table", "metrics table", "events table",
-                     "1 projection declaration(s)", "dataset description", "population roles, shapes and models of input, excitatory",
-                     "populations whose spikes were not recorded: input"):
+    for expected in (
+        "states table",
+        "weights table",
+        "samples table",
+        "metrics table",
+        "events table",
+        "1 projection declaration(s)",
+        "dataset description",
+        "population roles, shapes and models of input, excitatory",
+        "populations whose spikes were not recorded: input",
+    ):
         assert expected in losses
     again = convert_sonata(tmp_path / "synthetic.h5", tmp_path / "again.trace", sizes={"excitatory": 100})
     original = snntrace.open_trace(synthetic_trace).spikes.select("t", "neuron").collect().sort("t", "neuron")
@@ -239,6 +272,7 @@ def test_the_convert_and_export_commands_print_interpretations_and_losses(tmp_pa
 
 def test_libsonata_reads_exported_files_with_the_same_spikes_and_sorting(tmp_path):
     import libsonata  # BlueBrain's reader, in the test extra: a missing install must fail, not skip
+
     times, ids = random_spikes(12, 1000, 40)
     source = current_file(tmp_path / "s.h5", {"v1": (times, ids), "lgn": random_spikes(13, 200, 5)})
     convert_sonata(source, tmp_path / "s.trace")
@@ -250,4 +284,7 @@ def test_libsonata_reads_exported_files_with_the_same_spikes_and_sorting(tmp_pat
         assert population.sorting == sorting
         node_ids, timestamps = population.get_dict()["node_ids"], population.get_dict()["timestamps"]
         expected = sorted(zip(np.rint(times * 10).astype(int).tolist(), ids.tolist()))
-        assert sorted(zip(np.rint(np.asarray(timestamps) * 10).astype(int).tolist(), np.asarray(node_ids).tolist())) == expected
+        assert (
+            sorted(zip(np.rint(np.asarray(timestamps) * 10).astype(int).tolist(), np.asarray(node_ids).tolist()))
+            == expected
+        )

@@ -116,12 +116,44 @@ def test_the_text_summary_goes_to_stdout_while_junit_goes_to_a_file(trace, tmp_p
 def test_gates_on_a_run_of_the_included_simulator_report_what_the_simulator_reported(tmp_path):
     runner = CliRunner()
     run = tmp_path / "run.trace"
-    simulated = runner.invoke(cli, ["simulate", "--neurons", "12", "--epochs", "1", "--batches", "2", "--train-samples", "60",
-                                    "--test-samples", "30", "--compression", "pp-dswr", "--seed", "3", "-q", "-o", str(run)])
+    simulated = runner.invoke(
+        cli,
+        [
+            "simulate",
+            "--neurons",
+            "12",
+            "--epochs",
+            "1",
+            "--batches",
+            "2",
+            "--train-samples",
+            "60",
+            "--test-samples",
+            "30",
+            "--compression",
+            "pp-dswr",
+            "--seed",
+            "3",
+            "-q",
+            "-o",
+            str(run),
+        ],
+    )
     assert simulated.exit_code == 0, simulated.output
     summary = json.loads(simulated.stdout.strip().splitlines()[-1])  # rounded to 4 decimals by `simulate`
-    result = check(str(run), "--format", "json", "-r", "valid", "-r", f"final(test_accuracy) >= {summary['accuracy']}",
-                   "-r", f"compression <= {summary['compression_rate'][0] + 1e-4}", "-r", "silent_fraction(output) <= 1")
+    result = check(
+        str(run),
+        "--format",
+        "json",
+        "-r",
+        "valid",
+        "-r",
+        f"final(test_accuracy) >= {summary['accuracy']}",
+        "-r",
+        f"compression <= {summary['compression_rate'][0] + 1e-4}",
+        "-r",
+        "silent_fraction(output) <= 1",
+    )
     document = json.loads(result.stdout)
     assert result.exit_code == 0, document
     values = {r["rule"].split(" ")[0]: r["value"] for r in document["results"]}

@@ -18,9 +18,18 @@ def trace(tmp_path_factory):
     [
         ("valid", Rule("valid", "valid")),
         ("  final_accuracy>=0.7 ", Rule("final_accuracy>=0.7", "final_accuracy", None, ">=", 0.7)),
-        ("silent_fraction(excitatory) <= 20%", Rule("silent_fraction(excitatory) <= 20%", "silent_fraction", "excitatory", "<=", 0.2)),
-        ("compression( input->excitatory ) > .5", Rule("compression( input->excitatory ) > .5", "compression", "input->excitatory", ">", 0.5)),
-        ("spikes_per_sample(\"a (b)\") != 1e3", Rule("spikes_per_sample(\"a (b)\") != 1e3", "spikes_per_sample", "a (b)", "!=", 1000.0)),
+        (
+            "silent_fraction(excitatory) <= 20%",
+            Rule("silent_fraction(excitatory) <= 20%", "silent_fraction", "excitatory", "<=", 0.2),
+        ),
+        (
+            "compression( input->excitatory ) > .5",
+            Rule("compression( input->excitatory ) > .5", "compression", "input->excitatory", ">", 0.5),
+        ),
+        (
+            'spikes_per_sample("a (b)") != 1e3',
+            Rule('spikes_per_sample("a (b)") != 1e3', "spikes_per_sample", "a (b)", "!=", 1000.0),
+        ),
         ("final_loss < -1.5", Rule("final_loss < -1.5", "final_loss", None, "<", -1.5)),
     ],
 )
@@ -53,12 +62,22 @@ def test_malformed_rules_raise_rule_errors_that_say_what_was_expected(text, mess
 
 
 def test_each_metric_has_the_value_the_trace_was_built_with(trace):
-    report = run_checks(trace, [
-        "silent_fraction(excitatory) <= 0.3", "silent_fraction(inhibitory) < 0.75", "final_accuracy >= 0.75",
-        "final_loss <= 0.25", "spikes_per_sample < 5.25", "max_spikes_per_sample(excitatory) <= 12",
-        "compression(input->excitatory) >= 0.6", "spike_count(inhibitory) == 1", "firing_rate(excitatory) > 5", "complete",
-        "final(loss) < 0.25",
-    ])
+    report = run_checks(
+        trace,
+        [
+            "silent_fraction(excitatory) <= 0.3",
+            "silent_fraction(inhibitory) < 0.75",
+            "final_accuracy >= 0.75",
+            "final_loss <= 0.25",
+            "spikes_per_sample < 5.25",
+            "max_spikes_per_sample(excitatory) <= 12",
+            "compression(input->excitatory) >= 0.6",
+            "spike_count(inhibitory) == 1",
+            "firing_rate(excitatory) > 5",
+            "complete",
+            "final(loss) < 0.25",
+        ],
+    )
     values = [(r.rule, r.value, r.status) for r in report.results]
     assert values == [
         ("silent_fraction(excitatory) <= 0.3", 0.3, "passed"),
@@ -79,8 +98,15 @@ def test_each_metric_has_the_value_the_trace_was_built_with(trace):
 def test_a_failed_rule_is_a_whole_result_with_value_and_message(trace):
     (result,) = run_checks(trace, ["silent_fraction(inhibitory) <= 50%"]).results
     expected = CheckResult(
-        rule="silent_fraction(inhibitory) <= 0.5", metric="silent_fraction", subject="inhibitory", op="<=", threshold=0.5,
-        value=0.75, status="failed", message="0.75 (does not meet <= 0.5); 3 of 4 neurons never spiked", seconds=result.seconds,
+        rule="silent_fraction(inhibitory) <= 0.5",
+        metric="silent_fraction",
+        subject="inhibitory",
+        op="<=",
+        threshold=0.5,
+        value=0.75,
+        status="failed",
+        message="0.75 (does not meet <= 0.5); 3 of 4 neurons never spiked",
+        seconds=result.seconds,
     )
     assert result == expected
 
@@ -131,10 +157,18 @@ def test_rules_files_in_toml_and_json_give_the_same_rules(tmp_path):
 def test_reports_serialise_to_json_ready_dicts(trace):
     document = run_checks(trace, ["final_accuracy >= 0.9"]).to_dict()
     assert document["ok"] is False and document["counts"] == {"passed": 0, "failed": 1, "error": 0}
-    assert document["results"] == [{
-        "rule": "final_accuracy >= 0.9", "metric": "final_accuracy", "subject": None, "op": ">=", "threshold": 0.9,
-        "value": 0.75, "status": "failed", "message": "0.75 (does not meet >= 0.9); last of 3 values, at t=300",
-    }]
+    assert document["results"] == [
+        {
+            "rule": "final_accuracy >= 0.9",
+            "metric": "final_accuracy",
+            "subject": None,
+            "op": ">=",
+            "threshold": 0.9,
+            "value": 0.75,
+            "status": "failed",
+            "message": "0.75 (does not meet >= 0.9); last of 3 values, at t=300",
+        }
+    ]
 
 
 def test_the_rules_documented_in_docs_ci_parse_and_every_metric_is_documented(tmp_path):
@@ -146,7 +180,12 @@ def test_the_rules_documented_in_docs_ci_parse_and_every_metric_is_documented(tm
     block = text.split("```toml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "gates.toml").write_text(block)
     assert [r.metric for r in load_rules(tmp_path / "gates.toml")] == [
-        "valid", "complete", "final", "silent_fraction", "max_spikes_per_sample", "compression",
+        "valid",
+        "complete",
+        "final",
+        "silent_fraction",
+        "max_spikes_per_sample",
+        "compression",
     ]
     for name in METRICS:
         assert f"| `{name}" in text, f"{name} is missing from the rules table of docs/ci.md"

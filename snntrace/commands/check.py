@@ -13,10 +13,29 @@ from snntrace.errors import UsageError
 
 @click.command()
 @click.argument("trace", type=click.Path(file_okay=False))
-@click.option("-r", "--rule", "rules", multiple=True, metavar="EXPR", help="A rule, e.g. 'final_accuracy >= 0.7' (repeatable).")
-@click.option("-c", "--config", type=click.Path(dir_okay=False), help="TOML or JSON file with `rules = [...]` (or [tool.snntrace.check]).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True, help="What stdout shows.")
-@click.option("--junit-xml", "junit_path", type=click.Path(dir_okay=False), help="Also write JUnit XML to this file (for CI test reports).")
+@click.option(
+    "-r", "--rule", "rules", multiple=True, metavar="EXPR", help="A rule, e.g. 'final_accuracy >= 0.7' (repeatable)."
+)
+@click.option(
+    "-c",
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="TOML or JSON file with `rules = [...]` (or [tool.snntrace.check]).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="What stdout shows.",
+)
+@click.option(
+    "--junit-xml",
+    "junit_path",
+    type=click.Path(dir_okay=False),
+    help="Also write JUnit XML to this file (for CI test reports).",
+)
 def command(trace, rules, config, fmt, junit_path) -> None:
     """Check a trace against rules; exit 1 when a rule fails or cannot be evaluated, 2 for bad rules or traces.
 

@@ -23,8 +23,16 @@ def _sizes(values: tuple[str, ...]) -> dict[str, int]:
 @click.argument("sources", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Trace directory to write.")
 @click.option("--size", "sizes", multiple=True, metavar="POP=N", help="Population size (default: largest node id + 1).")
-@click.option("--resolution", type=float, help="Seconds per tick (default: the coarsest power of ten that holds every time exactly).")
-@click.option("--population", "legacy_population", help="Population name for a legacy /spikes/{gids,timestamps} file (default: file stem).")
+@click.option(
+    "--resolution",
+    type=float,
+    help="Seconds per tick (default: the coarsest power of ten that holds every time exactly).",
+)
+@click.option(
+    "--population",
+    "legacy_population",
+    help="Population name for a legacy /spikes/{gids,timestamps} file (default: file stem).",
+)
 @click.option("--name", help="Run name (default: the first file's stem).")
 @click.option("--force", is_flag=True, help="Replace an existing trace.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -35,7 +43,13 @@ def command(sources, output, sizes, resolution, legacy_population, name, force, 
     if resolution is not None and resolution <= 0:
         raise UsageError("--resolution must be positive", location="--resolution")
     result = convert_sonata(
-        sources, output, sizes=_sizes(sizes), resolution=resolution, legacy_population=legacy_population, name=name, overwrite=force
+        sources,
+        output,
+        sizes=_sizes(sizes),
+        resolution=resolution,
+        legacy_population=legacy_population,
+        name=name,
+        overwrite=force,
     )
     if fmt == "json":
         document = {

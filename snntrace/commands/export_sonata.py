@@ -19,7 +19,13 @@ def command(trace, output, sorting, force, fmt) -> None:
 
     result = export_sonata(trace, output, sorting=sorting, overwrite=force)
     if fmt == "json":
-        click.echo(json.dumps({"file": str(result.path), "spikes": result.spikes, "not_exported": result.losses}, indent=2, sort_keys=True))
+        click.echo(
+            json.dumps(
+                {"file": str(result.path), "spikes": result.spikes, "not_exported": result.losses},
+                indent=2,
+                sort_keys=True,
+            )
+        )
         return
     click.echo(f"wrote {result.path}")
     for population, count in result.spikes.items():
