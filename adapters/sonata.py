@@ -1,4 +1,4 @@
-"""Read SONATA spike files and frame reports into traces, and write traces' spikes as spec-exact SONATA spike files.
+"""Read SONATA spike files and frame reports into traces; write traces back as spec-exact SONATA files.
 
 SONATA (Allen Institute / Blue Brain) stores spikes per population as float times and integer node ids in HDF5:
 ``/spikes/<population>/{timestamps, node_ids}``. Files in the wild drift from the spec; the reader accepts the
@@ -9,93 +9,50 @@ manifest annotations under ``sonata``:
 - ``sorting`` written as the spec's enum or as a string (``by_time``, ``time``, ``by_id``, ``id``, ``by_gid``, ...);
 - time units ``ms``, ``msec``, ``millisecond(s)``, ``s``, ``sec``, ``second(s)``, ``us``; missing units mean ms;
 - frame reports ``/report/<population>/{data, mapping/{node_ids, index_pointers | index_pointer, element_ids, time}}``,
-  with index pointers of N or N + 1 entries.
+  with index pointers of N or N + 1 entries; a node's first element when it has several.
 
-Time resolution rule (``choose_resolution``): a trace stores integer ticks, so the converter picks the coarsest
-power-of-ten tick, between the files' own unit and 1 ns, at which every time (spike timestamps, report start and
-step) is *exactly* the float64 (or float32) a writer gets for a whole number of ticks, computed either as
-``k / 10**d`` or as ``k * 10**-d`` (the two ways simulators compute ``i * dt``). When no tick is exact, the coarsest
-tick within 4 float ulps of every time is taken; when none is, 1 ns, and the largest rounding error is reported.
-An explicit ``resolution`` overrides the rule and any rounding is reported. Population sizes are the largest node
-id + 1 unless given.
+Times become ticks by the rule of :func:`choose_resolution` (see ``_sonata_time``) unless a resolution is given.
+Population sizes are the largest node id + 1 unless given. :func:`export_sonata` writes the other way.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from snntrace.adapters._sonata_common import (
+    MAGIC,
+    SONATA_VERSION,
+    SORTING_ENUM,
+    SORTING_SYNONYMS,
+    TIME_UNITS,
+    VALUE_UNITS,
+    SonataError,
+    _h5py,
+)
+from snntrace.adapters._sonata_export import SonataExport, export_sonata
+from snntrace.adapters._sonata_time import Resolution, choose_resolution, explicit_resolution, to_ticks
 
-from snntrace.errors import SnntraceError
 from snntrace.model import Population, Software
 
-SORTING_ENUM = {"none": 0, "by_id": 1, "by_time": 2}
-# Spellings seen in other tools (bmtk, Brion) for the spec's sorting values.
-SORTING_SYNONYMS = {
-    "none": "none",
-    "na": "none",
-    "unknown": "none",
-    "by_id": "by_id",
-    "id": "by_id",
-    "by_gid": "by_id",
-    "gid": "by_id",
-    "node_id": "by_id",
-    "by_node_id": "by_id",
-    "by_time": "by_time",
-    "time": "by_time",
-}
-# Time unit spelling -> power of ten below one second.
-TIME_UNITS = {
-    "s": 0,
-    "sec": 0,
-    "second": 0,
-    "seconds": 0,
-    "ms": 3,
-    "msec": 3,
-    "millisecond": 3,
-    "milliseconds": 3,
-    "us": 6,
-    "usec": 6,
-    "µs": 6,
-    "microsecond": 6,
-    "microseconds": 6,
-}
-# Report value unit -> (SI unit, factor).
-VALUE_UNITS = {
-    "mv": ("V", 1e-3),
-    "v": ("V", 1.0),
-    "uv": ("V", 1e-6),
-    "na": ("A", 1e-9),
-    "pa": ("A", 1e-12),
-    "a": ("A", 1.0),
-    "mm": ("mol/m^3", 1.0),
-}
-MAGIC = 0x0A7A
-SONATA_VERSION = (0, 1)
-FINEST_EXPONENT = 9  # 1 ns: the finest tick the resolution rule considers
-ULP_TOLERANCE = 4
+__all__ = [
+    "MAGIC",
+    "SONATA_VERSION",
+    "SORTING_ENUM",
+    "Resolution",
+    "SonataConversion",
+    "SonataError",
+    "SonataExport",
+    "choose_resolution",
+    "convert_sonata",
+    "export_sonata",
+    "read_sonata",
+]
 _CHUNK_ROWS = 1 << 21
-
-
-class SonataError(SnntraceError, ValueError):
-    """A SONATA file cannot be read or written."""
-
-    code = "SN001"
-
-
-def _h5py():
-    try:
-        import h5py
-    except ImportError as exc:  # pragma: no cover - h5py is installed in the test environment
-        raise SonataError(
-            "reading and writing SONATA needs h5py: pip install 'snntrace[sonata]'", code="SN000"
-        ) from exc
-    return h5py
 
 
 # -- what was read ---------------------------------------------------------------------------------------------------
@@ -148,15 +105,6 @@ class SonataConversion:
     resolution: float
     exact: bool
     interpretations: list[str]
-
-
-@dataclass(frozen=True)
-class SonataExport:
-    """The result of :func:`export_sonata`: spikes written per population and what SONATA could not hold."""
-
-    path: Path
-    spikes: dict[str, int]
-    losses: list[str]
 
 
 # -- small readers ---------------------------------------------------------------------------------------------------
@@ -376,105 +324,6 @@ def read_sonata(h5file, source: str, *, legacy_population: str | None = None) ->
     return content
 
 
-# -- time resolution -------------------------------------------------------------------------------------------------
-def _fits(values: np.ndarray, scale: int, *, ulps: int = 0) -> bool:
-    """Return whether every value is k / scale (or k * (1 / scale)) for whole k, to within ``ulps`` float ulps."""
-    if values.size == 0:
-        return True
-    dtype = values.dtype if values.dtype.kind == "f" else np.dtype(np.float64)
-    scaled = values.astype(np.float64) * scale
-    if np.any(np.abs(scaled) >= 2**62):
-        return False
-    k = np.rint(scaled)
-    by_division = (k / scale).astype(dtype)
-    by_product = (k * (1.0 / scale)).astype(dtype)
-    if ulps == 0:
-        return bool(np.all((by_division == values) | (by_product == values)))
-    tolerance = ulps * np.spacing(np.abs(values).astype(dtype))
-    return bool(np.all(np.abs(by_division.astype(np.float64) - values) <= tolerance))
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """A chosen tick of 10**-exponent s, the coarsest tick of each time series, and what rounding it costs."""
-
-    exponent: int | None
-    seconds: float
-    exact: bool
-    series: tuple[int | None, ...] = ()
-    note: str | None = None
-
-
-def _series_exponent(values: np.ndarray, unit: int) -> tuple[int, bool]:
-    """Return the coarsest power-of-ten tick (exponent) within a few ulps of every value, and whether it is exact."""
-    for exponent in range(unit, FINEST_EXPONENT + 1):
-        scale = 10 ** (exponent - unit)
-        # Float noise of i * dt is not information: a tick within a few ulps counts, and exactness is reported.
-        if _fits(values, scale, ulps=ULP_TOLERANCE):
-            return exponent, _fits(values, scale)
-    return FINEST_EXPONENT, False
-
-
-def choose_resolution(series: Iterable[tuple[np.ndarray, int]]) -> Resolution:
-    """Choose the tick for times given as (values, unit exponent) pairs, following the module's rule.
-
-    Each series gets its own coarsest exact tick; the trace's tick is the finest of those, which holds every series
-    exactly (a whole number of a coarser power-of-ten tick is a whole number of a finer one).
-    """
-    series = [(np.asarray(v), e) for v, e in series]
-    found = [_series_exponent(v, e) for v, e in series]
-    exponent = max((x for x, _ in found), default=3)
-    exact = all(ok for _, ok in found)
-    note = None
-    if not exact:
-        errors = []
-        for (values, unit), (own, _) in zip(series, found):
-            if values.size:
-                scale = 10 ** (own - unit)
-                errors.append(float(np.max(np.abs(np.rint(values * scale) / scale - values))) * 10.0**-unit)
-        largest = max(errors, default=0.0)
-        if any(
-            own == FINEST_EXPONENT and not _fits(v, 10 ** (own - e), ulps=ULP_TOLERANCE)
-            for (v, e), (own, _) in zip(series, found)
-        ):
-            note = f"some times are not whole ticks of any power of ten down to 1 ns; rounded to ticks of 1e-{exponent} s (largest rounding {largest:.3g} s)"
-        else:
-            note = f"times differ from whole ticks of 1e-{exponent} s by float noise only (at most {ULP_TOLERANCE} ulps, {largest:.3g} s); rounded to the ticks"
-    return Resolution(exponent, 10.0**-exponent, exact, tuple(x for x, _ in found), note)
-
-
-def _ticks(values: np.ndarray, unit: int, resolution: Resolution, own: int | None) -> np.ndarray:
-    """Convert times in 10**-unit s to ticks, rounding at the series' own tick first so exact decimals stay exact."""
-    if resolution.exponent is not None and own is not None and resolution.exponent >= own >= unit:
-        coarse = np.rint(values.astype(np.float64) * 10 ** (own - unit)).astype(np.int64)
-        return coarse * 10 ** (resolution.exponent - own)
-    return np.rint(values.astype(np.float64) * 10.0**-unit / resolution.seconds).astype(np.int64)
-
-
-def _explicit_resolution(seconds: float, series: list[tuple[np.ndarray, int]]) -> Resolution:
-    """Use a given tick; report the largest rounding beyond what the times' own decimal ticks explain."""
-    found = choose_resolution(series)
-    exponent = next((c for c in range(13) if abs(seconds * 10**c - 1) < 1e-12), None)
-    if exponent is not None and exponent >= found.exponent:
-        return Resolution(exponent, float(seconds), found.exact, found.series, found.note)
-    resolution = Resolution(exponent, float(seconds), True, tuple(None for _ in series))
-    error = 0.0
-    for values, unit in series:
-        if values.size:
-            error = max(
-                error, float(np.max(np.abs(_ticks(values, unit, resolution, None) * seconds - values * 10.0**-unit)))
-            )
-    if error > 1e-3 * seconds:
-        return Resolution(
-            exponent,
-            float(seconds),
-            False,
-            resolution.series,
-            f"times rounded to the given tick {seconds:g} s (largest rounding {error:.3g} s)",
-        )
-    return resolution
-
-
 # -- conversion ------------------------------------------------------------------------------------------------------
 def _parse_sizes(sizes: Mapping[str, int] | None) -> dict[str, int]:
     return {str(k): int(v) for k, v in (sizes or {}).items()}
@@ -537,7 +386,7 @@ def _write_trace(
     notes = content.interpretations
     series = [(b.times, b.exponent) for b in content.spikes]
     series += [(np.array([r.start, r.dt]), r.exponent) for r in content.reports]
-    chosen = _explicit_resolution(resolution, series) if resolution else choose_resolution(series)
+    chosen = explicit_resolution(resolution, series) if resolution else choose_resolution(series)
     if chosen.note:
         notes.append(chosen.note)
     # Populations in order of appearance; the same name in several files is one population.
@@ -579,10 +428,10 @@ def _write_trace(
         )
     # Ticks for everything, then one shift if any time is negative (traces start at tick 0).
     own = list(chosen.series)
-    spike_ticks = [_ticks(b.times, b.exponent, chosen, own[i]) for i, b in enumerate(content.spikes)]
+    spike_ticks = [to_ticks(b.times, b.exponent, chosen, own[i]) for i, b in enumerate(content.spikes)]
     report_ticks = []
     for i, r in enumerate(content.reports, start=len(content.spikes)):
-        start_tick, dt_tick = _ticks(np.array([r.start, r.dt]), r.exponent, chosen, own[i])
+        start_tick, dt_tick = to_ticks(np.array([r.start, r.dt]), r.exponent, chosen, own[i])
         report_ticks.append((int(start_tick), int(dt_tick)))
     earliest = min([int(t.min()) for t in spike_ticks if t.size] + [int(s) for s, _ in report_ticks] + [0])
     offset = -earliest
@@ -658,125 +507,3 @@ def _version() -> str:
     from snntrace._version import __version__
 
     return __version__
-
-
-# -- export ----------------------------------------------------------------------------------------------------------
-def _ms_times(ticks: np.ndarray, resolution: float) -> np.ndarray:
-    """Return tick times in ms, computed as k / n when a ms holds a whole number n of ticks (exact decimals)."""
-    per_ms = 1e-3 / resolution
-    if per_ms >= 1 and abs(per_ms - round(per_ms)) < 1e-9 * per_ms:
-        return ticks.astype(np.float64) / round(per_ms)
-    return ticks.astype(np.float64) * (resolution * 1e3)
-
-
-def _h5_name(name: str, losses: list[str]) -> str:
-    safe = re.sub(r"[/.]", "_", name) if (name in (".", "..") or "/" in name) else name
-    if safe != name:
-        losses.append(f"population name {name!r} written as {safe!r} (HDF5 names cannot hold '/')")
-    return safe
-
-
-def export_sonata(
-    trace: str | os.PathLike,
-    output: str | os.PathLike,
-    *,
-    sorting: str = "by_time",
-    overwrite: bool = False,
-) -> SonataExport:
-    """Write the spikes of a trace as a SONATA spike file; return counts and what SONATA cannot hold."""
-    import polars as pl
-
-    from snntrace.reader import open_trace
-
-    h5py = _h5py()
-    if sorting not in SORTING_ENUM:
-        raise SonataError(f"sorting must be one of {', '.join(SORTING_ENUM)}, got {sorting!r}", code="SN006")
-    output = Path(output)
-    if output.exists() and not overwrite:
-        raise SonataError(f"{output} exists; pass --force to replace it", code="SN006", location=str(output))
-    opened = open_trace(trace)
-    losses = _losses(opened)
-    recorded = set(opened.recorded.get("spikes", []))
-    spikes = opened.spikes.select("t", "population", "neuron", "count").collect()
-    present = set(spikes["population"].unique().to_list())
-    if int(spikes["count"].max() or 1) > 1 if spikes.height else False:
-        losses.append(
-            "spike counts above 1 are written as repeated (time, node) pairs; a reimport has one row per spike"
-        )
-    counts: dict[str, int] = {}
-    temporary = output.with_name(f".{output.name}.tmp")
-    enum = h5py.enum_dtype(SORTING_ENUM, basetype=np.int8)
-    try:
-        with h5py.File(temporary, "w") as h5:
-            h5.attrs.create("magic", np.uint32(MAGIC), dtype=np.uint32)
-            h5.attrs.create("version", np.array(SONATA_VERSION, dtype=np.uint32), dtype=np.uint32)
-            root = h5.create_group("spikes")
-            for population in opened.populations:
-                pid, pname = int(population["id"]), str(population["name"])
-                if pid not in recorded and pid not in present:
-                    continue
-                rows = spikes.filter(pl.col("population") == pid)
-                ticks = np.repeat(rows["t"].to_numpy(), rows["count"].to_numpy().astype(np.int64))
-                nodes = np.repeat(rows["neuron"].to_numpy(), rows["count"].to_numpy().astype(np.int64)).astype(
-                    np.uint64
-                )
-                keys = (nodes, ticks) if sorting == "by_time" else (ticks, nodes)
-                order = np.lexsort(keys) if sorting != "none" else np.arange(ticks.size)
-                group = root.create_group(_h5_name(pname, losses))
-                group.attrs.create("sorting", SORTING_ENUM[sorting], dtype=enum)
-                stamps = group.create_dataset(
-                    "timestamps", data=_ms_times(ticks[order], opened.resolution), dtype=np.float64
-                )
-                stamps.attrs["units"] = "ms"
-                group.create_dataset("node_ids", data=nodes[order], dtype=np.uint64)
-                counts[pname] = int(ticks.size)
-                largest = int(nodes.max()) + 1 if nodes.size else 0
-                if largest < int(population["size"]):
-                    losses.append(
-                        f"population {pname!r}: size {population['size']} (a reimport infers {largest} from node ids; pass --size {pname}={population['size']})"
-                    )
-        os.replace(temporary, output)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise SonataError(f"cannot write {output}: {exc}", code="SN006", location=str(output)) from exc
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    reimported = (
-        choose_resolution([(_ms_times(spikes["t"].to_numpy(), opened.resolution), 3)]) if spikes.height else None
-    )
-    if reimported is not None and (
-        not reimported.exact or abs(reimported.seconds - opened.resolution) > 1e-15 * opened.resolution
-    ):
-        losses.append(
-            f"time resolution {opened.resolution:g} s (SONATA stores float ms; a reimport infers {reimported.seconds:g} s)"
-        )
-    last_spike = int(spikes["t"].max()) if spikes.height else 0
-    if opened.duration_ticks > last_spike:
-        losses.append(
-            f"run duration {opened.duration:g} s (a reimport ends at the last spike, {last_spike * opened.resolution:g} s)"
-        )
-    return SonataExport(output, counts, losses)
-
-
-def _losses(trace) -> list[str]:
-    """List what a trace holds beyond spikes, which a SONATA spike file cannot hold."""
-    import polars as pl
-
-    losses = []
-    for table in ("states", "weights", "samples", "metrics", "events"):
-        if trace.has_rows(table):
-            rows = trace.table(table).select(pl.len()).collect().item()
-            losses.append(f"{table} table ({rows} rows)")
-    if trace.projections:
-        losses.append(f"{len(trace.projections)} projection declaration(s)")
-    if trace.manifest.get("dataset"):
-        losses.append("dataset description and class names")
-    described = [p["name"] for p in trace.populations if any(k in p for k in ("role", "shape", "model"))]
-    if described:
-        losses.append("population roles, shapes and models of " + ", ".join(described))
-    unrecorded = [p["name"] for p in trace.populations if p["id"] not in set(trace.recorded.get("spikes", []))]
-    if unrecorded:
-        losses.append("populations whose spikes were not recorded: " + ", ".join(unrecorded))
-    losses.append("run name, simulator, producer, creation time and annotations")
-    return losses
