@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import click
@@ -42,7 +43,7 @@ def command(traces, output, title, time_bin, populations, max_size, no_static, f
         raise click.UsageError("comparing traces (snntrace report BASE OTHER) is not implemented yet; give one TRACE")
     names = [name.strip() for entry in populations for name in entry.split(",") if name.strip()] or None
     seconds = parse_duration(time_bin) if time_bin else None
-    with click.progressbar(length=len(_STEPS), label="report", file=click.get_text_stream("stderr"), show_eta=False) as bar:
+    with click.progressbar(length=len(_STEPS), label="report", file=sys.stderr, show_eta=False) as bar:
         done: set[str] = set()
 
         def progress(step: str) -> None:

@@ -1,0 +1,100 @@
+"""``snntrace report`` through Click's CliRunner: exit codes, stdout, stderr, files left behind."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from snntrace.cli import cli
+from snntrace.commands.report import parse_duration
+from snntrace.errors import UsageError
+
+
+def run(*args: str):
+    result = CliRunner().invoke(cli, ["report", *args])
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+@pytest.fixture(scope="module")
+def report_path(synthetic_trace, tmp_path_factory) -> tuple[Path, object]:
+    out = tmp_path_factory.mktemp("cli") / "report.html"
+    return out, run(str(synthetic_trace), "-o", str(out), "--title", "CLI run", "--time-bin", "500ms", "--no-static")
+
+
+def test_report_writes_the_file_and_prints_its_path(report_path):
+    out, result = report_path
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out)
+    html = out.read_text(encoding="utf-8")
+    assert "<title>CLI run</title>" in html
+    assert "Time bin</dt><dd>0.5 s" in html
+    assert "data:image/png" not in html  # --no-static
+    assert not list(out.parent.glob(".*.tmp"))
+
+
+def test_report_refuses_to_overwrite_without_force(report_path, synthetic_trace):
+    out, _ = report_path
+    before = out.stat().st_mtime_ns
+    result = run(str(synthetic_trace), "-o", str(out), "--no-static")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "RP001" in result.stderr and "--force" in result.stderr
+    assert out.stat().st_mtime_ns == before
+
+
+def test_report_replaces_the_output_with_force(report_path, synthetic_trace):
+    out, _ = report_path
+    result = run(str(synthetic_trace), "-o", str(out), "--no-static", "--force", "--title", "second")
+    assert result.exit_code == 0, result.output
+    assert "<title>second</title>" in out.read_text(encoding="utf-8")
+
+
+def test_report_never_writes_into_the_input_trace(synthetic_trace):
+    result = run(str(synthetic_trace), "-o", str(synthetic_trace / "report.html"), "--no-static")
+    assert result.exit_code == 2
+    assert "RP002" in result.stderr
+    assert not (synthetic_trace / "report.html").exists()
+
+
+def test_two_traces_are_a_clear_usage_error_for_now(synthetic_trace, tmp_path):
+    result = run(str(synthetic_trace), str(synthetic_trace), "-o", str(tmp_path / "r.html"))
+    assert result.exit_code == 2
+    assert "not implemented yet" in result.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_unknown_population_and_bad_time_bin_are_usage_errors(synthetic_trace, tmp_path):
+    result = run(str(synthetic_trace), "-o", str(tmp_path / "r.html"), "--populations", "nope")
+    assert result.exit_code == 2 and "RP004" in result.stderr and "excitatory" in result.stderr
+    result = run(str(synthetic_trace), "-o", str(tmp_path / "r.html"), "--time-bin", "fast")
+    assert result.exit_code == 2 and "RP004" in result.stderr
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_missing_trace_is_reported_with_code_and_exit_2(tmp_path):
+    result = run(str(tmp_path / "absent.trace"), "-o", str(tmp_path / "r.html"))
+    assert result.exit_code == 2
+    assert re.search(r"Error: IO001 at .*absent\.trace", result.stderr)
+
+
+def test_report_stays_under_max_size(synthetic_trace, tmp_path):
+    out = tmp_path / "small.html"
+    result = run(str(synthetic_trace), "-o", str(out), "--max-size", "1.5", "--no-static")
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_size <= 1_500_000
+    assert "Raster density" in out.read_text(encoding="utf-8")  # raw spikes were dropped to fit
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("50ms", 0.05), ("0.2s", 0.2), ("2", 2.0), ("1min", 60.0), ("500us", 5e-4)])
+def test_parse_duration_understands_units(text, seconds):
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "0ms", "-5ms", "5 parsecs"])
+def test_parse_duration_rejects_nonsense(text):
+    with pytest.raises(UsageError):
+        parse_duration(text)

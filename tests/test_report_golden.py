@@ -1,0 +1,69 @@
+"""Golden comparison of the Vega-Lite specs the report generates for a small fixed trace.
+
+A mismatch writes the new specs to ``tests/actual/report/`` and prints a unified diff. To accept the new output
+as the gold (after reading the diff), run:
+
+    SNNTRACE_UPDATE_GOLD=1 .venv/bin/python -m pytest -q tests/test_report_golden.py
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import snntrace
+from snntrace.reports import render_report
+from snntrace.synthetic import write_synthetic_trace
+
+GOLD = Path(__file__).parent / "gold" / "report"
+ACTUAL = Path(__file__).parent / "actual" / "report"
+UPDATE = os.environ.get("SNNTRACE_UPDATE_GOLD") == "1"
+
+# Named scrubs: what may differ between runs or releases without the report having changed.
+SCRUBS = {
+    "snntrace version": (re.compile(re.escape(snntrace.__version__)), "<VERSION>"),
+    "trace format version": (re.compile(r'"snntrace":\s*"' + re.escape(snntrace.SPEC_VERSION) + '"'), '"snntrace": "<SPEC>"'),
+    "creation date": (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})"), "<DATE>"),
+}
+
+
+def scrub(text: str) -> str:
+    for pattern, replacement in SCRUBS.values():
+        text = pattern.sub(replacement, text)
+    return text
+
+
+@pytest.fixture(scope="module")
+def specs(tmp_path_factory) -> dict[str, str]:
+    path = write_synthetic_trace(tmp_path_factory.mktemp("gold") / "gold.trace", neurons=6, spikes=600, samples=8, snapshots=3, recorded_neurons=2, seed=7)
+    _, sections = render_report(snntrace.open_trace(path), static=False, title="gold")
+    return {chart.key: scrub(json.dumps(chart.spec, indent=1, sort_keys=True)) + "\n" for section in sections for chart in section.charts}
+
+
+def test_the_gold_covers_every_module(specs):
+    assert sorted(specs) == ["chart-compression", "chart-neurons-1", "chart-overview", "chart-synapses-0"]
+
+
+@pytest.mark.parametrize("key", ["chart-overview", "chart-neurons-1", "chart-synapses-0", "chart-compression"])
+def test_generated_spec_matches_the_gold(specs, key):
+    actual = specs[key]
+    gold_file = GOLD / f"{key}.json"
+    if UPDATE:
+        GOLD.mkdir(parents=True, exist_ok=True)
+        gold_file.write_text(actual, encoding="utf-8")
+    expected = gold_file.read_text(encoding="utf-8") if gold_file.exists() else ""
+    if actual != expected:
+        ACTUAL.mkdir(parents=True, exist_ok=True)
+        (ACTUAL / f"{key}.json").write_text(actual, encoding="utf-8")
+        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), str(gold_file), str(ACTUAL / f"{key}.json"), n=2))
+        print(diff[:20_000])
+        pytest.fail(f"{key} differs from the gold (diff above; new spec in {ACTUAL}); set SNNTRACE_UPDATE_GOLD=1 to accept it")
+
+
+def test_scrubs_replace_versions_and_dates():
+    assert scrub(f'snntrace {snntrace.__version__} at 2026-01-02T03:04:05Z') == "snntrace <VERSION> at <DATE>"
