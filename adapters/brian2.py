@@ -534,10 +534,10 @@ class TraceRecorder(BrianObject):
         _write_samples(self._writer, pending)
 
     def _close_at_exit(self) -> None:
-        if self._closed:
+        if self._closed or self._writer is None:
+            self._closed = True
             return
-        if self._writer is not None:
-            warnings.warn(f"{self.name}: the interpreter exits with the trace {self.path} open; closing it as incomplete", stacklevel=1)
+        warnings.warn(f"{self.name}: the interpreter exits with the trace {self.path} open; closing it as incomplete", stacklevel=1)
         with contextlib.suppress(Exception):
             self.close(complete=False)
 
@@ -731,7 +731,7 @@ def _streams(writer, spikes, group_states, synapse_states, final_weights, weight
         streams.append(_Stream("weights", writer.to_ticks(np.asarray(monitor.t_)), synapses.name, (pre[record], post[record]), values))
     for synapses in final_weights:
         pre, post, value = weight_snapshot(synapses, weight_variable)
-        if synapses.name not in writer.recorded.weights:
+        if writer.projection_id(synapses.name) not in writer.recorded.weights:
             writer.record_weights(synapses.name, snapshot="full", unit=unit_of(synapses, weight_variable))
         tick = writer.to_ticks([clock_time(synapses.clock)])
         streams.append(_Stream("weights", tick, synapses.name, (pre, post), value[np.newaxis, :]))
