@@ -4,11 +4,12 @@
     python benchmarks/bench_writer.py --out benchmarks/results/writer.json [--quick] [--spikes N]
 
 A synthetic spike stream (1600 neurons firing as independent Poisson processes, 0.1 ms ticks, about 3.2 spikes per
-tick) is written in 1M-spike chunks four ways, each from the same seeded chunks:
+tick) is written in 1M-spike chunks five ways, each from the same seeded chunks:
 
 - snntrace: ``TraceWriter.write_spikes`` (int64 ticks DELTA_BINARY_PACKED, dictionary ids, zstd; the spec's
   encodings) including close();
-- Parquet with pyarrow's default settings (snappy, dictionary everywhere, plain ticks), same columns;
+- Parquet with pyarrow's default settings (snappy, dictionary everywhere, plain ticks), same columns, and the
+  same with zstd (so the gain of the spec's per-column encodings shows apart from the codec);
 - SONATA-style HDF5 as stored: ``/spikes/<population>/timestamps`` float64 (ms) + ``node_ids`` uint64, chunked
   datasets without a filter;
 - the same with gzip + shuffle.
@@ -73,10 +74,10 @@ def write_snntrace(path: Path, total: int) -> float:
     return elapsed + time.perf_counter() - began
 
 
-def write_parquet_default(path: Path, total: int) -> float:
+def write_parquet_default(path: Path, total: int, **options) -> float:
     schema = pa.schema([("t", pa.int64()), ("population", pa.uint16()), ("neuron", pa.uint32())])
     elapsed = 0.0
-    with pq.ParquetWriter(path, schema) as writer:
+    with pq.ParquetWriter(path, schema, **options) as writer:
         for t, neuron in chunks(total):
             began = time.perf_counter()
             writer.write_table(pa.table([t, np.zeros(len(t), np.uint16), neuron], schema=schema), row_group_size=1 << 20)
@@ -153,6 +154,9 @@ def main() -> int:
         tmp = Path(tmp)
         results["snntrace"] = measure("snntrace", write_snntrace, tmp / "run.trace", total)
         results["parquet_default"] = measure("parquet (pyarrow defaults)", write_parquet_default, tmp / "default.parquet", total)
+        results["parquet_default_zstd"] = measure(
+            "parquet (defaults + zstd)", lambda p, n: write_parquet_default(p, n, compression="zstd"), tmp / "zstd.parquet", total
+        )
         results["sonata_hdf5"] = measure("SONATA HDF5 as stored", write_sonata, tmp / "sonata.h5", total)
         results["sonata_hdf5_gzip_shuffle"] = measure(
             "SONATA HDF5 gzip+shuffle", lambda p, n: write_sonata(p, n, compression="gzip", shuffle=True), tmp / "gzip.h5", total

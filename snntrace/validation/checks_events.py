@@ -6,6 +6,7 @@ import functools
 import json
 from collections.abc import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from jsonschema import Draft202012Validator
@@ -61,6 +62,15 @@ def payloads_follow_kind_schema(ctx: Context, batch: Batch, state: dict) -> Iter
             yield Problem(f"{kind} payload at {where}: {errors[0].message}", row=row, column="payload")
 
 
+def _undeclared_ids(batch: Batch, column: str, declared: set, what: str, new) -> Iterator[tuple[str, int, str]]:
+    values = batch.values(column)
+    if values is None or not len(values):
+        return
+    for pid in np.unique(values).tolist():  # a handful of distinct ids, however many rows
+        if pid not in declared and new(pid):
+            yield f"{what} {pid}", int(batch.rows_of(column)[int(np.argmax(values == pid))]), column
+
+
 def _undeclared(ctx: Context, batch: Batch, state: dict) -> Iterator[tuple[str, int, str]]:
     """Yield (what, row, column) for data the manifest's ``recorded`` does not declare (once per distinct value)."""
     recorded = ctx.recorded
@@ -74,11 +84,7 @@ def _undeclared(ctx: Context, batch: Batch, state: dict) -> Iterator[tuple[str, 
         return True
 
     if table == "spikes":
-        declared = set(recorded.get("spikes") or [])
-        values = batch.values("population")
-        for pid in sorted(set(values.tolist()) - declared if values is not None else ()):
-            if new(pid):
-                yield f"spikes of population {pid}", int(batch.rows_of("population")[list(values).index(pid)]), "population"
+        yield from _undeclared_ids(batch, "population", set(recorded.get("spikes") or []), "spikes of population", new)
     elif table == "states":
         declared = {(e.get("population"), e.get("variable")) for e in recorded.get("states") or [] if isinstance(e, dict)}
         population, variable = batch.column("population"), batch.column("variable")
@@ -90,10 +96,7 @@ def _undeclared(ctx: Context, batch: Batch, state: dict) -> Iterator[tuple[str, 
                 yield f"state variable {name!r} of population {pid}", None, "variable"
     elif table == "weights":
         declared = {e.get("projection") for e in recorded.get("weights") or [] if isinstance(e, dict)}
-        values = batch.values("projection")
-        for pid in sorted(set(values.tolist()) - declared if values is not None else ()):
-            if new(pid):
-                yield f"weights of projection {pid}", int(batch.rows_of("projection")[list(values).index(pid)]), "projection"
+        yield from _undeclared_ids(batch, "projection", declared, "weights of projection", new)
     elif table == "samples":
         if recorded.get("samples") is not True and batch.num_rows and new("samples"):
             yield "samples (recorded.samples is not true)", 0, None

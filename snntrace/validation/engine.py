@@ -17,6 +17,7 @@ from snntrace._files import list_parts
 from snntrace.errors import ManifestError
 from snntrace.format import MANIFEST_FILE, TABLES, arrow_schema
 from snntrace.reader import read_manifest
+from snntrace.validation.checks_manifest import KNOWN_MAJOR
 from snntrace.validation import checks_events, checks_ids, checks_layout, checks_manifest, checks_tables, checks_values
 from snntrace.validation._context import Batch, Context, Part
 from snntrace.validation._model import Finding, Location, Problem, Rule, Severity, ValidationResult
@@ -87,7 +88,7 @@ def _iter_all(root: Path) -> Iterator[Finding]:
     checks = registered_checks()
     for registered in (c for c in checks if c.scope == "trace"):
         yield from _run(registered, (ctx,))[0]
-    if not ctx.usable or (ctx.version is not None and ctx.version[0] != 1):
+    if not ctx.usable or (ctx.version is not None and ctx.version[0] != KNOWN_MAJOR):
         return  # without a manifest of a known major version there is nothing to compare rows against
     for table in TABLES:
         yield from _iter_table(ctx, table, [c for c in checks if c.scope != "trace" and (c.tables is None or table in c.tables)])
