@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ class SonataExport:
     path: Path
     spikes: dict[str, int]
     losses: list[str]
+    reports: dict[str, Path] = field(default_factory=dict)
 
 
 def _ms_times(ticks: np.ndarray, resolution: float) -> np.ndarray:
@@ -41,9 +42,14 @@ def export_sonata(
     output: str | os.PathLike,
     *,
     sorting: str = "by_time",
+    reports: str | os.PathLike | None = None,
     overwrite: bool = False,
 ) -> SonataExport:
-    """Write the spikes of a trace as a SONATA spike file; return counts and what SONATA cannot hold."""
+    """Write the spikes of a trace as a SONATA spike file; return counts and what SONATA cannot hold.
+
+    With ``reports`` (a directory), regularly sampled state variables are also written there as SONATA frame
+    reports, one ``<variable>.h5`` per variable.
+    """
     import polars as pl
 
     from snntrace.reader import open_trace
@@ -55,7 +61,7 @@ def export_sonata(
     if output.exists() and not overwrite:
         raise SonataError(f"{output} exists; pass --force to replace it", code="SN006", location=str(output))
     opened = open_trace(trace)
-    losses = _losses(opened)
+    losses = _losses(opened, states_exported=reports is not None)
     recorded = set(opened.recorded.get("spikes", []))
     spikes = opened.spikes.select("t", "population", "neuron", "count").collect()
     present = set(spikes["population"].unique().to_list())
@@ -116,18 +122,27 @@ def export_sonata(
         losses.append(
             f"run duration {opened.duration:g} s (a reimport ends at the last spike, {last_spike * opened.resolution:g} s)"
         )
-    return SonataExport(output, counts, losses)
+    report_files: dict[str, Path] = {}
+    if reports is not None:
+        from snntrace.adapters._sonata_reports import export_frame_reports
+
+        report_files, report_losses = export_frame_reports(opened, reports, overwrite=overwrite)
+        losses += report_losses
+    return SonataExport(output, counts, losses, report_files)
 
 
-def _losses(trace) -> list[str]:
-    """List what a trace holds beyond spikes, which a SONATA spike file cannot hold."""
+def _losses(trace, *, states_exported: bool) -> list[str]:
+    """List what a trace holds beyond spikes (and states, when exported as frame reports) that SONATA cannot hold."""
     import polars as pl
 
     losses = []
     for table in ("states", "weights", "samples", "metrics", "events"):
+        if table == "states" and states_exported:
+            continue
         if trace.has_rows(table):
             rows = trace.table(table).select(pl.len()).collect().item()
-            losses.append(f"{table} table ({rows} rows)")
+            hint = " (pass --reports DIR to write them as SONATA frame reports)" if table == "states" else ""
+            losses.append(f"{table} table ({rows} rows){hint}")
     if trace.projections:
         losses.append(f"{len(trace.projections)} projection declaration(s)")
     if trace.manifest.get("dataset"):

@@ -288,3 +288,39 @@ def test_libsonata_reads_exported_files_with_the_same_spikes_and_sorting(tmp_pat
             sorted(zip(np.rint(np.asarray(timestamps) * 10).astype(int).tolist(), np.asarray(node_ids).tolist()))
             == expected
         )
+
+
+def test_regular_state_samples_export_as_frame_reports_and_import_back(tmp_path):
+    rng = np.random.default_rng(14)
+    ticks = np.arange(0, 500, 10)
+    with snntrace.TraceWriter(
+        tmp_path / "v.trace", name="v", time_resolution=1e-4, populations=[snntrace.Population("exc", 5)]
+    ) as writer:
+        writer.record_spikes(["exc"])
+        writer.write_spikes([3, 40], "exc", [1, 4])
+        writer.record_states("exc", "v", unit="V", neurons=[0, 2, 4], interval=10)
+        values = rng.normal(-0.065, 0.003, (len(ticks), 3)).astype(np.float32).astype(np.float64)
+        for column, neuron in enumerate([0, 2, 4]):
+            writer.write_states(ticks, "exc", neuron, "v", values[:, column])
+        writer.write_states([7, 9, 20], "exc", 1, "w", [0.5, 0.25, 0.125])  # uneven: no frame report for w
+    result = export_sonata(tmp_path / "v.trace", tmp_path / "spikes.h5", reports=tmp_path / "reports")
+    assert result.reports == {"v": tmp_path / "reports" / "v.h5"}
+    with h5py.File(tmp_path / "reports" / "v.h5", "r") as h5:
+        assert h5["report/exc/data"].dtype == np.float32 and h5["report/exc/data"].shape == (50, 3)
+        assert h5["report/exc/mapping/index_pointers"][()].tolist() == [0, 1, 2, 3]
+        assert h5["report/exc/mapping/time"][()].tolist() == [0.0, 50.0, 1.0]
+    assert "states 'w' of 'exc': sample times are not evenly spaced; not exported" in result.losses
+    assert not any(loss.startswith("states table") for loss in result.losses)
+    back = convert_sonata(
+        [tmp_path / "spikes.h5", tmp_path / "reports" / "v.h5"], tmp_path / "back.trace", sizes={"exc": 5}
+    )
+    assert back.states == {"exc": 150} and back.resolution == 1e-4
+    original = snntrace.open_trace(tmp_path / "v.trace").states.filter(pl.col("variable").cast(pl.String) == "v")
+    again = snntrace.open_trace(tmp_path / "back.trace").states
+    columns = ["t", "neuron", "value"]
+    assert (
+        again.select(columns)
+        .collect()
+        .sort("t", "neuron")
+        .equals(original.select(columns).collect().sort("t", "neuron"))
+    )
