@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -153,10 +152,20 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> SimConfig:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot read the configuration: {exc.strerror}", location=str(path)) from exc
+        is_toml = path.suffix.lower() == ".toml"
         try:
-            values = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-        except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise UsageError(f"the configuration is not valid {'TOML' if path.suffix.lower() == '.toml' else 'JSON'}: {exc}", location=str(path)) from exc
+            if is_toml:
+                try:
+                    import tomllib
+                except ImportError:  # Python 3.10
+                    raise UsageError("TOML configurations need Python 3.11 or later; use JSON", location=str(path)) from None
+                values = tomllib.loads(text)
+            else:
+                values = json.loads(text)
+        except ValueError as exc:  # JSONDecodeError and TOMLDecodeError are ValueErrors
+            if isinstance(exc, UsageError):
+                raise
+            raise UsageError(f"the configuration is not valid {'TOML' if is_toml else 'JSON'}: {exc}", location=str(path)) from exc
         if not isinstance(values, dict):
             raise UsageError("the configuration must be an object of parameters", location=str(path))
     values.update({k: v for k, v in overrides.items() if v is not None})
@@ -166,8 +175,10 @@ def load_config(path: str | Path | None = None, **overrides: Any) -> SimConfig:
         raise UsageError(f"unknown parameter(s) {', '.join(unknown)}; valid: {', '.join(sorted(known - {'extra'}))}", location=unknown[0])
     try:
         return SimConfig(**values).validate()
-    except TypeError as exc:
-        raise UsageError(f"bad parameter type: {exc}") from exc
+    except UsageError:
+        raise
+    except (TypeError, ValueError) as exc:  # e.g. a string where a number belongs
+        raise UsageError(f"bad parameter value: {exc}") from exc
 
 
 def _choice(name: str, value: Any, valid: tuple[str, ...]) -> None:
