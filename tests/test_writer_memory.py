@@ -1,4 +1,5 @@
-"""Memory stays flat while 50M spikes stream through TraceWriter (measured in a separate process)."""
+"""Memory stays flat while 50M spikes stream through TraceWriter, and while the validator reads them back (each
+measured in a separate process)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,14 @@ def test_peak_memory_does_not_grow_with_the_number_of_spikes(tmp_path):
     trace = snntrace.open_trace(path)
     assert trace.complete
     assert sum(pq.read_metadata(p).num_rows for p in trace.parts("spikes")) == 50_000_000
+
+    # Validation streams too: its peak stays far below the 700 MB the spike columns take in memory.
+    validate = (
+        "import json, resource, sys\nimport snntrace\nresult = snntrace.validate(sys.argv[1])\n"
+        "print(json.dumps({'ok': result.ok, 'peak': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))"
+    )
+    done = subprocess.run([sys.executable, "-c", validate, str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["ok"]
+    assert report["peak"] < 400 * 2**20, report
