@@ -72,16 +72,16 @@ class _ProbeConverter:
         return getattr(self, f"_write_{self.kind}")(writer, data, steps, dt)
 
     def _write_spikes(self, writer, data, steps, dt):
-        scaled = data * (dt / self.target["amplitude"])
+        rows, columns = np.nonzero(data)  # spikes are sparse: scale and check only the non-zero entries
+        scaled = data[rows, columns] * (dt / self.target["amplitude"])
         counts = np.rint(scaled)
-        if counts.size and (np.abs(scaled - counts).max() > _COUNT_TOLERANCE or counts.min() < 0):
+        if counts.size and (np.abs(scaled - counts).max() > _COUNT_TOLERANCE or counts.min() < 1):
             raise NengoAdapterError(
                 f"probe {self.name!r}: values are not whole multiples of amplitude/dt, so they are not spike counts",
                 code="NG002",
             )
-        rows, columns = np.nonzero(counts)
         writer.write_spikes(steps[rows], self.target["population"], self.target["neurons"][columns],
-                            count=counts[rows, columns].astype(np.uint16))
+                            count=counts.astype(np.uint16))
         return len(rows)
 
     def _write_states(self, writer, data, steps, dt):

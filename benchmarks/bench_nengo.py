@@ -6,8 +6,8 @@
 Each measurement runs in a fresh subprocess (peak RSS is per process): the same spiking network (LIF ensembles, every
 neuron's spikes probed, voltages of a few neurons, a decoded output) is simulated for two run lengths, once with
 plain ``Simulator.run`` keeping Nengo's dense probe arrays (the baseline) and once through ``NengoRecorder`` in
-chunks. Reported: peak RSS of each, their growth from the short to the long run, run time, and the trace size
-against the dense probe arrays (raw float64 and ``np.savez_compressed``).
+chunks with parts of ``PART_ROWS`` rows. Reported: peak RSS of each, their growth from the short to the long run,
+run time, and the trace size against the dense probe arrays (raw float64 and ``np.savez_compressed``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 NEURONS = 2000
+# Rows per table buffered before a part is written: with the chunk, this bounds the recorder's memory.
+PART_ROWS = {"spikes": 1 << 20, "states": 1 << 20}
 
 
 def _model(neurons: int):
@@ -68,10 +70,16 @@ def child(mode: str, seconds: float, neurons: int, workdir: str) -> dict:
             from snntrace.adapters.nengo import NengoRecorder
 
             path = Path(workdir) / "run.trace"
-            with NengoRecorder(sim, path, chunk_steps=1000) as recorder:
+            with NengoRecorder(sim, path, chunk_steps=1000, part_rows=PART_ROWS) as recorder:
                 recorder.run(seconds)
             out["run_s"] = time.perf_counter() - start
             out["trace_bytes"] = int(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()))
+            out["table_bytes"] = {
+                d.name: int(sum(f.stat().st_size for f in d.glob("*.parquet"))) for d in sorted(path.iterdir()) if d.is_dir()
+            }
+            import snntrace
+
+            out["spike_rows"] = int(snntrace.open_trace(path).spikes.select("t").collect().height)
     out["peak_rss_mb"] = _peak_rss_mb()
     return out
 
@@ -99,7 +107,7 @@ def main() -> int:
     if args.out is None:
         parser.error("--out is required")
     neurons = 500 if args.quick else NEURONS
-    short, long = (1.0, 3.0) if args.quick else (5.0, 20.0)
+    short, long = (1.0, 3.0) if args.quick else (10.0, 40.0)
     runs = {f"{mode}_{length:g}s": measure(mode, length, neurons) for mode in ("dense", "trace") for length in (short, long)}
     for name, run in runs.items():
         print(f"{name}: peak RSS {run['peak_rss_mb']:.0f} MB, run {run['run_s']:.1f} s", flush=True)
@@ -114,6 +122,7 @@ def main() -> int:
         "trace_vs_dense_bytes_long": trace_l["trace_bytes"] / dense_l["dense_bytes"],
         "trace_vs_npz_bytes_long": trace_l["trace_bytes"] / dense_l["npz_bytes"],
         "trace_vs_dense_run_time_long": trace_l["run_s"] / dense_l["run_s"],
+        "spike_bytes_per_row_long": trace_l["table_bytes"].get("spikes", 0) / max(trace_l["spike_rows"], 1),
     }
     print(json.dumps(summary, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)

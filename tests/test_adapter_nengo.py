@@ -268,3 +268,19 @@ def test_labels_must_give_one_integer_per_presented_input(tmp_path):
         with pytest.raises(NengoAdapterError) as raised:
             NengoRecorder(sim, tmp_path / "t.trace", labels=LABELS[:-1])
     assert raised.value.code == "NG004"
+
+
+def test_spike_counts_undo_the_neuron_types_amplitude(tmp_path):
+    with nengo.Network(seed=5) as net:
+        ens = nengo.Ensemble(12, 1, neuron_type=nengo.SpikingRectifiedLinear(amplitude=0.25))
+        nengo.Connection(nengo.Node(0.8), ens)
+        probe = nengo.Probe(ens.neurons)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(100)
+        data = np.array(sim.data[probe])
+        convert_simulator(sim, tmp_path / "t.trace")
+    counts = np.rint(data * DT / 0.25)
+    np.testing.assert_array_equal(counts * 0.25 / DT, data)
+    steps, neurons = np.nonzero(counts)
+    assert len(steps) > 0
+    assert_spikes_equal(assert_valid(tmp_path / "t.trace"), "ensemble0", steps + 1, neurons, counts[steps, neurons])
