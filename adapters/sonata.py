@@ -282,6 +282,9 @@ def _read_frame_report(group, population: str, source: str, notes: list[str]) ->
     else:
         notes.append(f"{where}: data has no units attribute; values kept as stored")
     variable = _text(data.attrs.get("variable_name"))
+    if variable is None and _text(data.attrs.get("variable")) is not None:
+        variable = _text(data.attrs.get("variable"))  # bmtk's spelling
+        notes.append(f"{where}: variable name read from the 'variable' attribute (bmtk's spelling of variable_name)")
     if variable is None:
         variable = "v" if unit == "V" else Path(source).stem
         notes.append(f"{where}: no variable_name attribute; variable named {variable!r}")

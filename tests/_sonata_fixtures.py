@@ -89,3 +89,35 @@ def frame_report(
         stop = start + dt * data.shape[0] if stop is None else stop
         mapping.create_dataset("time", data=np.array([start, stop, dt])).attrs["units"] = "ms"
     return path
+
+
+def bmtk_like_files(folder: Path, rng: np.random.Generator) -> tuple[Path, Path, dict]:
+    """Write a spike file and a membrane report laid out as bmtk 1.2 writes them (checked against its writers):
+    string ``sorting``, int64 node ids; float64 report data with ``units``/``variable`` attributes, ``index_pointer``,
+    ``element_pos`` and a ``time`` dataset without units."""
+    v1_ids, v1_times = rng.integers(0, 50, 400), np.round(rng.uniform(0, 1000, 400) / 0.1) * 0.1
+    lgn_ids, lgn_times = rng.integers(0, 9, 60), np.round(rng.uniform(0, 1000, 60) / 0.1) * 0.1
+    spikes = folder / "spikes.h5"
+    with h5py.File(spikes, "w") as h5:
+        h5.attrs["magic"] = np.uint32(0x0A7A)
+        h5.attrs["version"] = np.array([0, 1], dtype=np.uint32)
+        for name, ids, times in (("lgn", lgn_ids, lgn_times), ("v1", v1_ids, v1_times)):
+            order = np.argsort(times, kind="stable")
+            group = h5.create_group(f"spikes/{name}")
+            group.attrs["sorting"] = "by_time"
+            group.create_dataset("node_ids", data=ids[order].astype(np.int64))
+            group.create_dataset("timestamps", data=times[order]).attrs["units"] = "ms"
+    values = -65.0 + rng.normal(0, 1, (1000, 4))
+    report = folder / "membrane_potential.h5"
+    with h5py.File(report, "w") as h5:
+        h5.attrs["magic"] = np.uint32(0x0A7A)
+        h5.attrs["version"] = np.array([0, 1], dtype=np.uint32)
+        data = h5.create_dataset("report/v1/data", data=values)
+        data.attrs["units"], data.attrs["variable"] = "mV", "v"
+        mapping = h5["report/v1"].create_group("mapping")
+        mapping.create_dataset("element_ids", data=np.zeros(4, dtype=np.uint64))
+        mapping.create_dataset("element_pos", data=np.full(4, 0.5))
+        mapping.create_dataset("index_pointer", data=np.arange(5, dtype=np.uint64))
+        mapping.create_dataset("node_ids", data=np.arange(4, dtype=np.uint64))
+        mapping.create_dataset("time", data=np.array([0.0, 100.0, 0.1]))
+    return spikes, report, {"v1": (v1_times, v1_ids), "lgn": (lgn_times, lgn_ids), "values": values}

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 import snntrace
-from _sonata_fixtures import current_file, frame_report, legacy_file, random_spikes
+from _sonata_fixtures import bmtk_like_files, current_file, frame_report, legacy_file, random_spikes
 from adapter_checks import assert_spikes_equal
 from snntrace.adapters.sonata import SonataError, choose_resolution, convert_sonata, export_sonata
 from snntrace.cli import cli
@@ -324,3 +324,26 @@ def test_regular_state_samples_export_as_frame_reports_and_import_back(tmp_path)
         .sort("t", "neuron")
         .equals(original.select(columns).collect().sort("t", "neuron"))
     )
+
+
+def test_files_laid_out_as_bmtk_writes_them_convert_with_every_drift_named(tmp_path):
+    spikes, report, truth = bmtk_like_files(tmp_path, np.random.default_rng(15))
+    result = convert_sonata([spikes, report], tmp_path / "bmtk.trace")
+    assert result.spikes == {"lgn": 60, "v1": 400} and result.states == {"v1": 4000}
+    assert result.resolution == 1e-4
+    assert_valid(tmp_path / "bmtk.trace")
+    trace = snntrace.open_trace(tmp_path / "bmtk.trace")
+    for name in ("v1", "lgn"):
+        times, ids = truth[name]
+        assert_spikes_equal(trace, name, np.rint(times * 10).astype(np.int64), ids)
+    states = trace.states.collect().sort("t", "neuron")
+    assert states["t"].to_list()[-1] == 999 and trace.recorded["states"][0]["interval"] == 1
+    np.testing.assert_array_equal(states["value"].to_numpy(), truth["values"].reshape(-1) * 1e-3)
+    notes = "\n".join(result.interpretations)
+    for drift in (
+        "sorting written as the string 'by_time'",
+        "index pointers read from 'index_pointer'",
+        "mapping/time: no time units attribute; assumed ms",
+        "read from the 'variable' attribute",
+    ):
+        assert drift in notes
