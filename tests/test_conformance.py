@@ -128,3 +128,40 @@ def test_info_reads_every_case_without_a_traceback(case):
         assert json.loads(result.stdout)["trace"].endswith("trace")
     else:
         assert result.stderr.startswith("Error: ")
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+
+
+def test_no_mutated_manifest_makes_a_check_crash(tmp_path):
+    import random
+
+    trace = Path(shutil.copytree(CORPUS / "valid" / "full" / "trace", tmp_path / "t"))
+    original = json.loads((trace / "manifest.json").read_text())
+    paths = [p for p in _paths(original) if p]
+    weird = [None, True, -1, 0, 7, 2**70, -(2**70), 1.5, float("1e308"), "", "x", [], {}, [1, {}], [[0]], {"a": []}]
+    rng = random.Random(20261123)
+    for _ in range(100):
+        manifest = json.loads(json.dumps(original))
+        for _ in range(rng.randint(1, 3)):
+            path = rng.choice(paths)
+            parent = manifest
+            try:
+                for key in path[:-1]:
+                    parent = parent[key]
+                if rng.random() < 0.2 and isinstance(parent, dict):
+                    parent.pop(path[-1], None)
+                else:
+                    parent[path[-1]] = rng.choice(weird)
+            except (KeyError, IndexError, TypeError):
+                continue  # an earlier mutation changed the shape above this path
+        (trace / "manifest.json").write_text(json.dumps(manifest))
+        result = validate(trace)
+        assert "CK001" not in result.codes, (manifest, [str(f) for f in result if f.code == "CK001"])

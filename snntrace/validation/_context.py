@@ -16,8 +16,24 @@ from snntrace._version import SPEC_VERSION
 _VERSION_RE = re.compile(r"^(\d+)\.(\d+)$")
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """Return ``value`` if it is a JSON integer usable as an id, size or tick (0..2**63-1), else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _INT64_MAX:
+        return value
+    return None
+
+
+def ints(value: Any) -> set[int]:
+    """Return the usable integers of a JSON array (anything else yields an empty set)."""
+    return {v for v in value if _int(v) is not None} if isinstance(value, list) else set()
+
+
+def strings(value: Any) -> set[str]:
+    """Return the strings of a JSON array (anything else yields an empty set)."""
+    return {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
 
 
 @dataclass
@@ -91,6 +107,11 @@ class Context:
         dataset = self.get("dataset")
         classes = dataset.get("classes") if isinstance(dataset, dict) else None
         return list(classes) if isinstance(classes, list) else None
+
+    def recorded_list(self, key: str) -> list[dict[str, Any]]:
+        """Return the object entries of ``recorded[key]`` (states, weights)."""
+        value = self.recorded.get(key)
+        return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
 
     @cached_property
     def recorded(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from snntrace.format import event_payload_schema
 from snntrace.validation._arrays import as_strings, distinct_strings
-from snntrace.validation._context import Batch, Context
+from snntrace.validation._context import Batch, Context, ints, strings
 from snntrace.validation._model import Problem, Severity
 from snntrace.validation._registry import check
 
@@ -62,6 +62,10 @@ def payloads_follow_kind_schema(ctx: Context, batch: Batch, state: dict) -> Iter
             yield Problem(f"{kind} payload at {where}: {errors[0].message}", row=row, column="payload")
 
 
+def _hashable(*values) -> bool:
+    return all(isinstance(v, (int, str, type(None))) for v in values)
+
+
 def _undeclared_ids(batch: Batch, column: str, declared: set, what: str, new) -> Iterator[tuple[str, int, str]]:
     values = batch.values(column)
     if values is None or not len(values):
@@ -84,9 +88,9 @@ def _undeclared(ctx: Context, batch: Batch, state: dict) -> Iterator[tuple[str, 
         return True
 
     if table == "spikes":
-        yield from _undeclared_ids(batch, "population", set(recorded.get("spikes") or []), "spikes of population", new)
+        yield from _undeclared_ids(batch, "population", ints(recorded.get("spikes")), "spikes of population", new)
     elif table == "states":
-        declared = {(e.get("population"), e.get("variable")) for e in recorded.get("states") or [] if isinstance(e, dict)}
+        declared = {(e.get("population"), e.get("variable")) for e in ctx.recorded_list("states") if _hashable(e.get("population"), e.get("variable"))}
         population, variable = batch.column("population"), batch.column("variable")
         if population is None or variable is None:
             return
@@ -95,7 +99,7 @@ def _undeclared(ctx: Context, batch: Batch, state: dict) -> Iterator[tuple[str, 
             if (pid, name) not in declared and new((pid, name)):
                 yield f"state variable {name!r} of population {pid}", None, "variable"
     elif table == "weights":
-        declared = {e.get("projection") for e in recorded.get("weights") or [] if isinstance(e, dict)}
+        declared = {e.get("projection") for e in ctx.recorded_list("weights") if _hashable(e.get("projection"))}
         yield from _undeclared_ids(batch, "projection", declared, "weights of projection", new)
     elif table == "samples":
         if recorded.get("samples") is not True and batch.num_rows and new("samples"):
@@ -103,7 +107,7 @@ def _undeclared(ctx: Context, batch: Batch, state: dict) -> Iterator[tuple[str, 
     elif table in ("metrics", "events"):
         column, key = ("name", "metrics") if table == "metrics" else ("kind", "events")
         array = batch.column(column)
-        declared = set(recorded.get(key) or [])
+        declared = strings(recorded.get(key))
         for name in sorted(distinct_strings(array) - declared if array is not None else ()):
             if new(name):
                 row = int(pc.index(as_strings(array), name).as_py())

@@ -178,10 +178,11 @@ def recorded_refers_to_declared_entries(ctx: Context) -> Iterator[Problem]:
     spikes = recorded.get("spikes")
     if isinstance(spikes, list):
         for index, pid in enumerate(spikes):
-            if isinstance(pid, int) and pid not in sizes:
+            if isinstance(pid, int) and not isinstance(pid, bool) and pid not in sizes:
                 yield _problem(f"recorded spikes of population {pid}, which is not declared", "recorded", "spikes", index)
-    for index, entry in enumerate(recorded.get("states") or []):
-        if not isinstance(entry, dict) or not isinstance(entry.get("population"), int):
+    states = recorded.get("states") if isinstance(recorded.get("states"), list) else []
+    for index, entry in enumerate(states):
+        if not isinstance(entry, dict) or not isinstance(entry.get("population"), int) or isinstance(entry.get("population"), bool):
             continue
         pid = entry["population"]
         if pid not in sizes:
@@ -192,6 +193,7 @@ def recorded_refers_to_declared_entries(ctx: Context) -> Iterator[Problem]:
             beyond = [n for n in neurons if isinstance(n, int) and sizes[pid] is not None and n >= sizes[pid]]
             if beyond:
                 yield _problem(f"recorded neuron {beyond[0]} is beyond population {pid} of size {sizes[pid]}", "recorded", "states", index, "neurons")
-    for index, entry in enumerate(recorded.get("weights") or []):
+    weights = recorded.get("weights") if isinstance(recorded.get("weights"), list) else []
+    for index, entry in enumerate(weights):
         if isinstance(entry, dict) and isinstance(entry.get("projection"), int) and entry["projection"] not in projections:
             yield _problem(f"recorded weights of projection {entry['projection']}, which is not declared", "recorded", "weights", index, "projection")
