@@ -213,6 +213,8 @@ def _read_spike_group(h5py, group, population: str, source: str, notes: list[str
     if times.dtype.kind == "f" and not np.all(np.isfinite(times)):
         raise SonataError("timestamps hold NaN or infinity", code="SN004", location=where)
     ids = _node_ids(group[ids_name], where)
+    if group[ids_name].dtype != np.uint64:
+        notes.append(f"{where}: node ids stored as {group[ids_name].dtype} (the spec says uint64)")
     if times.shape != ids.shape or times.ndim != 1:
         raise SonataError(
             f"timestamps {times.shape} and {ids_name} {ids.shape} differ in shape", code="SN004", location=where

@@ -345,5 +345,6 @@ def test_files_laid_out_as_bmtk_writes_them_convert_with_every_drift_named(tmp_p
         "index pointers read from 'index_pointer'",
         "mapping/time: no time units attribute; assumed ms",
         "read from the 'variable' attribute",
+        "spikes.h5:/spikes/v1: node ids stored as int64 (the spec says uint64)",
     ):
         assert drift in notes
