@@ -7,7 +7,7 @@ import json
 import click
 
 from snntrace.errors import UsageError
-from snntrace.format import schema_document, schema_names, table_spec, TABLES
+from snntrace.format import TABLES, schema_document, schema_names, table_spec
 
 
 @click.command()

@@ -17,11 +17,11 @@ from snntrace._files import list_parts
 from snntrace.errors import ManifestError
 from snntrace.format import MANIFEST_FILE, TABLES, arrow_schema
 from snntrace.reader import read_manifest
-from snntrace.validation.checks_manifest import KNOWN_MAJOR
 from snntrace.validation import checks_events, checks_ids, checks_layout, checks_manifest, checks_tables, checks_values
 from snntrace.validation._context import Batch, Context, Part
 from snntrace.validation._model import Finding, Location, Problem, Rule, Severity, ValidationResult
 from snntrace.validation._registry import Check, collect
+from snntrace.validation.checks_manifest import KNOWN_MAJOR
 
 # The check modules, named explicitly: importing them only defines functions.
 CHECK_MODULES = (checks_manifest, checks_layout, checks_tables, checks_ids, checks_values, checks_events)
