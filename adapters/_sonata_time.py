@@ -17,6 +17,7 @@ import numpy as np
 
 FINEST_EXPONENT = 9  # 1 ns: the finest tick the rule considers
 ULP_TOLERANCE = 4
+_SAMPLE = 4096
 
 
 def _fits(values: np.ndarray, scale: int, *, ulps: int = 0) -> bool:
@@ -49,10 +50,12 @@ class Resolution:
 
 def _series_exponent(values: np.ndarray, unit: int) -> tuple[int, bool]:
     """Return the coarsest power-of-ten tick (exponent) within a few ulps of every value, and whether it is exact."""
+    # A strided sample rules out too-coarse ticks cheaply; only a tick the sample accepts is tried on every value.
+    sample = values[:: max(1, values.size // _SAMPLE)]
     for exponent in range(unit, FINEST_EXPONENT + 1):
         scale = 10 ** (exponent - unit)
         # Float noise of i * dt is not information: a tick within a few ulps counts, and exactness is reported.
-        if _fits(values, scale, ulps=ULP_TOLERANCE):
+        if _fits(sample, scale, ulps=ULP_TOLERANCE) and _fits(values, scale, ulps=ULP_TOLERANCE):
             return exponent, _fits(values, scale)
     return FINEST_EXPONENT, False
 

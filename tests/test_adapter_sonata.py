@@ -7,10 +7,13 @@ import numpy as np
 import polars as pl
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import snntrace
 from _sonata_fixtures import bmtk_like_files, current_file, frame_report, legacy_file, random_spikes
 from adapter_checks import assert_spikes_equal
+from snntrace.adapters._sonata_time import to_ticks
 from snntrace.adapters.sonata import SonataError, choose_resolution, convert_sonata, export_sonata
 from snntrace.cli import cli
 
@@ -348,3 +351,18 @@ def test_files_laid_out_as_bmtk_writes_them_convert_with_every_drift_named(tmp_p
         "spikes.h5:/spikes/v1: node ids stored as int64 (the spec says uint64)",
     ):
         assert drift in notes
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    digits=st.integers(0, 6),
+    steps=st.lists(st.integers(0, 10**9), min_size=1, max_size=50),
+    unit=st.sampled_from([0, 3]),
+)
+def test_decimal_times_get_a_tick_no_finer_than_their_digits_and_come_back_exactly(digits, steps, unit):
+    # Times written as k / 10**digits in the file's unit (s or ms), as a writer printing decimals stores them.
+    values = np.array(steps, dtype=np.float64) / 10**digits
+    chosen = choose_resolution([(values, unit)])
+    assert chosen.exact and chosen.exponent <= unit + digits
+    ticks = to_ticks(values, unit, chosen, chosen.series[0])
+    np.testing.assert_array_equal(ticks, np.array(steps, dtype=np.int64) * 10 ** (chosen.exponent - unit - digits))
