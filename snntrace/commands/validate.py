@@ -15,7 +15,7 @@ def _text(result: ValidationResult) -> str:
     lines = [str(finding) for finding in result.findings]
     lines += [f"... and {n} more {code} finding(s) not shown" for code, n in result.suppressed.items()]
     verdict = "valid" if result.ok else "INVALID"
-    state = "complete" if result.complete else "incomplete"
+    state = {True: "complete", False: "incomplete", None: "completeness unknown"}[result.complete]
     lines.append(f"{result.path}: {verdict} ({state}; {len(result.errors)} error(s), {len(result.warnings)} warning(s){', strict' if result.strict else ''})")
     return "\n".join(lines)
 
