@@ -13,6 +13,7 @@ from snntrace.cli import cli
 from snntrace.commands import demo
 from snntrace.sim.config import SimConfig
 from snntrace.testing import assert_valid_trace
+from tests._sim_fixtures import idx_folder
 
 SMALL = ["--neurons", "10", "--train-samples", "40", "--test-samples", "10", "--batches", "2", "--seed", "3"]
 
@@ -71,6 +72,15 @@ def test_simulate_bad_usage_exits_2_with_a_message(tmp_path, args, message):
     assert not (tmp_path / "x.trace").exists()
 
 
+def test_a_data_dir_alone_selects_its_idx_files(tmp_path):
+    idx_folder(tmp_path, gz=True)
+    result = invoke("simulate", "--data-dir", tmp_path, "--neurons", "5", "--batches", "1", "-q", "-o", tmp_path / "run.trace")
+    assert result.exit_code == 0, result.stderr
+    manifest = snntrace.read_manifest(tmp_path / "run.trace")
+    assert manifest["dataset"]["classes"] == list("0123456789")
+    assert snntrace.open_trace(tmp_path / "run.trace").samples.collect().height == 30 + 10
+
+
 def test_same_seed_on_the_command_line_gives_identical_spikes(tmp_path):
     for name in ("a", "b"):
         assert invoke("simulate", *SMALL, "-q", "-o", tmp_path / name).exit_code == 0
@@ -78,6 +88,7 @@ def test_same_seed_on_the_command_line_gives_identical_spikes(tmp_path):
     assert a.height > 0 and a.equals(b)
 
 
+@pytest.mark.slow
 def test_demo_simulates_and_writes_the_report(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "DEMO_CONFIG", SimConfig(neurons=(10,), train_samples=40, test_samples=10, eval_samples=10, batches=2, compression="pp-dswr"))
     result = invoke("demo", "-q", "-o", tmp_path / "out")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from pathlib import Path
 
@@ -14,24 +13,7 @@ from snntrace.sim.config import SimConfig, load_config
 from snntrace.sim.datasets import DEBIAN_FASHION_MNIST, DatasetError, load_bundled, load_dataset, read_idx
 from snntrace.sim.encoding import poisson_events
 from snntrace.sim.labels import assign_labels, predict
-
-
-def write_idx(path: Path, array: np.ndarray, *, gz: bool) -> None:
-    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(s).to_bytes(4, "big") for s in array.shape)
-    data = header + array.astype(np.uint8).tobytes()
-    path.write_bytes(gzip.compress(data) if gz else data)
-
-
-def idx_folder(folder: Path, *, gz: bool) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, size=(30, 28, 28))
-    labels = np.arange(30) % 10
-    suffix = ".gz" if gz else ""
-    write_idx(folder / f"train-images-idx3-ubyte{suffix}", images, gz=gz)
-    write_idx(folder / f"train-labels-idx1-ubyte{suffix}", labels, gz=gz)
-    write_idx(folder / f"t10k-images-idx3-ubyte{suffix}", images[:10], gz=gz)
-    write_idx(folder / f"t10k-labels-idx1-ubyte{suffix}", labels[:10], gz=gz)
-    return images, labels
+from tests._sim_fixtures import idx_folder
 
 
 # -- configuration ---------------------------------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ def command(config_file, dataset, data_dir, neurons, epochs, batches, train_samp
     STDP; optionally compressed by a static threshold, Progressive Pruning (pp) or PP with Dynamic Synaptic Weight
     Reinforcement (pp-dswr). Runs offline on the bundled Fashion-MNIST subset by default.
     """
+    if data_dir is not None and dataset is None:
+        dataset = "idx"  # a folder of IDX files given on its own means: use it
     config = load_config(
         config_file,
         dataset=dataset,
