@@ -110,6 +110,7 @@ def _damaged_copies(tmp_path: Path):
 
 def test_no_truncated_or_garbled_part_makes_the_validator_raise(tmp_path):
     source = CORPUS / "valid" / "full" / "trace"
+    messages = []
     for n, (label, content) in enumerate(_damaged_copies(tmp_path)):
         trace = Path(shutil.copytree(source, tmp_path / f"case{n}"))
         (trace / "spikes" / "part-000000.parquet").write_bytes(content)
@@ -117,6 +118,10 @@ def test_no_truncated_or_garbled_part_makes_the_validator_raise(tmp_path):
         assert "CK001" not in result.codes, f"{label}: {result.findings}"
         if label.startswith("truncated"):
             assert "TB001" in result.codes, label
+        messages += [f.message for f in result if f.code == "TB001"]
+    # Both ways a part fails are exercised: an unreadable footer, and data pages that fail after the footer read.
+    assert any(m.startswith("cannot read the Parquet footer") for m in messages)
+    assert any(m.startswith("cannot read rows from row 0 on") for m in messages)
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
