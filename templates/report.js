@@ -31,7 +31,15 @@
       return Promise.all(followers.map(function (view) { return view.signal(page.windowParam, win).runAsync(); }));
     }
     if (master) {
-      master.addSignalListener(page.brushParam, function (name, value) { follow(value); });
+      // Re-filter the followers at most once per animation frame: a drag fires many brush updates.
+      var pending = null;
+      master.addSignalListener(page.brushParam, function (name, value) {
+        var scheduled = pending !== null;
+        pending = value;
+        if (!scheduled) {
+          window.requestAnimationFrame(function () { var latest = pending; pending = null; follow(latest); });
+        }
+      });
       return follow(master.signal(page.brushParam));
     }
   }).then(function () {
