@@ -170,3 +170,17 @@ def test_no_mutated_manifest_makes_a_check_crash(tmp_path):
         (trace / "manifest.json").write_text(json.dumps(manifest))
         result = validate(trace)
         assert "CK001" not in result.codes, (manifest, [str(f) for f in result if f.code == "CK001"])
+
+
+def test_the_committed_corpus_is_what_build_py_generates(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("conformance_build", CORPUS / "build.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.build(tmp_path)
+    generated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(CORPUS) for p in CORPUS.rglob("*") if p.is_file() and p.parent != CORPUS and "__pycache__" not in p.parts)
+    assert generated == committed, "run `python spec/conformance/build.py` and commit the result"
+    changed = [str(p) for p in generated if (tmp_path / p).read_bytes() != (CORPUS / p).read_bytes()]
+    assert changed == [], "run `python spec/conformance/build.py` and commit the result"
