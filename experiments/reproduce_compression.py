@@ -115,7 +115,7 @@ def write_doc(path: Path, results: dict) -> None:
     text = (
         "# Reproducing progressive compression (PP & DSWR)\n\n"
         "Produced by `experiments/reproduce_compression.py` (results: `" + str(setup["out"]) + "`). "
-        "Command:\n\n```\n" + setup["command"] + "\n```\n\n"
+        "Commands:\n\n```\n" + setup["command"] + "\n```\n\n"
         "Seed paper (MNIST, 60k training images, 1 epoch, 10 runs): baseline 84.47 / 87.77 % for 100 / 400 neurons; PP & DSWR "
         "85.10 / 87.84 % at 79.4 / 79.5 % compression; static threshold 79.69 / 79.27 % at 74.0 / 70.1 %.\n\n"
         "## Results\n\n" + summarise(results) + "\n"
@@ -142,7 +142,16 @@ def main() -> int:
     parser.add_argument("--static-threshold", type=float, default=0.2)
     parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "reproduce_compression.json")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "reproduction.md")
+    parser.add_argument("--merge", type=Path, nargs="+", help="only write --doc from these result files (same setup)")
     args = parser.parse_args()
+    if args.merge:
+        parts = [json.loads(path.read_text()) for path in args.merge]
+        merged = {"setup": dict(parts[0]["setup"]), "runs": [run for part in parts for run in part["runs"]]}
+        merged["setup"]["command"] = "\n".join(part["setup"]["command"] for part in parts)
+        merged["setup"]["out"] = ", ".join(part["setup"]["out"] for part in parts)
+        write_doc(args.doc, merged)
+        print(summarise(merged))
+        return 0
 
     from snntrace.sim.datasets import load_dataset
 

@@ -173,3 +173,16 @@ def test_a_baseline_run_without_a_trace_prunes_nothing():
     assert result.compression_rate == [0.0]
     assert all(b.threshold == [0.0] for b in result.batches)
     assert result.trace is None and 0 <= result.accuracy <= 1
+
+
+def test_the_epoch_schedule_prunes_once_per_epoch_with_the_threshold_capped(tmp_path):
+    config = SimConfig(**{**SMALL, "train_samples": 30, "test_samples": 5, "epochs": 3, "batches": 2, "schedule": "epoch", "alpha": 0.2, "theta_max": 0.3})
+    Simulation(config).run(tmp_path / "epochs.trace")
+    trace = snntrace.open_trace(tmp_path / "epochs.trace")
+    events = trace.events.sort("t").collect()
+    prunes = [json.loads(p) for p in events.filter(pl.col("kind") == "prune")["payload"]]
+    assert [p["step"] for p in prunes] == [1, 2, 3]
+    assert [p["threshold"] for p in prunes] == pytest.approx([0.2, 0.3, 0.3])
+    ends = [json.loads(p)["epoch"] for p in events.filter(pl.col("kind") == "epoch_end")["payload"]]
+    assert ends == [0, 1, 2]
+    assert metric(trace, "accuracy").height == 6, "metrics are still measured after every batch"
