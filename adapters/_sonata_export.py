@@ -30,6 +30,20 @@ def _ms_times(ticks: np.ndarray, resolution: float) -> np.ndarray:
     return ticks.astype(np.float64) * (resolution * 1e3)
 
 
+def _reimported_tick(ticks: np.ndarray, resolution: float) -> float:
+    """Return the tick a reimport of these ticks written in ms would choose."""
+    exponent = next((e for e in range(13) if abs(resolution * 10**e - 1) < 1e-12), None)
+    if exponent is None:
+        chosen = choose_resolution([(_ms_times(ticks, resolution), 3)])
+        return chosen.seconds if chosen.exact else float("nan")
+    # Powers of ten: the reimport drops the trailing decimal zeros every tick shares (never coarser than 1 ms).
+    common = int(np.gcd.reduce(ticks.astype(np.int64))) if ticks.size else 0
+    zeros = 0
+    while common and common % 10 ** (zeros + 1) == 0 and exponent - zeros > 3:
+        zeros += 1
+    return 10.0 ** -max(3, exponent - zeros) if common else 10.0**-3
+
+
 def _h5_name(name: str, losses: list[str]) -> str:
     safe = re.sub(r"[/.]", "_", name) if (name in (".", "..") or "/" in name) else name
     if safe != name:
@@ -65,7 +79,8 @@ def export_sonata(
     recorded = set(opened.recorded.get("spikes", []))
     spikes = opened.spikes.select("t", "population", "neuron", "count").collect()
     present = set(spikes["population"].unique().to_list())
-    if int(spikes["count"].max() or 1) > 1 if spikes.height else False:
+    repeated = bool(spikes.height) and int(spikes["count"].max() or 1) > 1
+    if repeated:
         losses.append(
             "spike counts above 1 are written as repeated (time, node) pairs; a reimport has one row per spike"
         )
@@ -81,20 +96,19 @@ def export_sonata(
                 pid, pname = int(population["id"]), str(population["name"])
                 if pid not in recorded and pid not in present:
                     continue
+                keys = ["t", "neuron"] if sorting == "by_time" else ["neuron", "t"]
                 rows = spikes.filter(pl.col("population") == pid)
-                ticks = np.repeat(rows["t"].to_numpy(), rows["count"].to_numpy().astype(np.int64))
-                nodes = np.repeat(rows["neuron"].to_numpy(), rows["count"].to_numpy().astype(np.int64)).astype(
-                    np.uint64
-                )
-                keys = (nodes, ticks) if sorting == "by_time" else (ticks, nodes)
-                order = np.lexsort(keys) if sorting != "none" else np.arange(ticks.size)
+                if sorting != "none":
+                    rows = rows.sort(keys)
+                ticks, nodes = rows["t"].to_numpy(), rows["neuron"].to_numpy().astype(np.uint64)
+                if repeated:
+                    repeats = rows["count"].to_numpy().astype(np.int64)
+                    ticks, nodes = np.repeat(ticks, repeats), np.repeat(nodes, repeats)
                 group = root.create_group(_h5_name(pname, losses))
                 group.attrs.create("sorting", SORTING_ENUM[sorting], dtype=enum)
-                stamps = group.create_dataset(
-                    "timestamps", data=_ms_times(ticks[order], opened.resolution), dtype=np.float64
-                )
+                stamps = group.create_dataset("timestamps", data=_ms_times(ticks, opened.resolution), dtype=np.float64)
                 stamps.attrs["units"] = "ms"
-                group.create_dataset("node_ids", data=nodes[order], dtype=np.uint64)
+                group.create_dataset("node_ids", data=nodes, dtype=np.uint64)
                 counts[pname] = int(ticks.size)
                 largest = int(nodes.max()) + 1 if nodes.size else 0
                 if largest < int(population["size"]):
@@ -108,14 +122,10 @@ def export_sonata(
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    reimported = (
-        choose_resolution([(_ms_times(spikes["t"].to_numpy(), opened.resolution), 3)]) if spikes.height else None
-    )
-    if reimported is not None and (
-        not reimported.exact or abs(reimported.seconds - opened.resolution) > 1e-15 * opened.resolution
-    ):
+    reimported = _reimported_tick(spikes["t"].to_numpy(), opened.resolution) if spikes.height else None
+    if reimported is not None and reimported != opened.resolution:
         losses.append(
-            f"time resolution {opened.resolution:g} s (SONATA stores float ms; a reimport infers {reimported.seconds:g} s)"
+            f"time resolution {opened.resolution:g} s (SONATA stores float ms; a reimport infers {reimported:g} s)"
         )
     last_spike = int(spikes["t"].max()) if spikes.height else 0
     if opened.duration_ticks > last_spike:

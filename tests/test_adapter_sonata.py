@@ -366,3 +366,13 @@ def test_decimal_times_get_a_tick_no_finer_than_their_digits_and_come_back_exact
     assert chosen.exact and chosen.exponent <= unit + digits
     ticks = to_ticks(values, unit, chosen, chosen.series[0])
     np.testing.assert_array_equal(ticks, np.array(steps, dtype=np.int64) * 10 ** (chosen.exponent - unit - digits))
+
+
+def test_export_says_when_a_reimport_would_infer_a_coarser_tick(tmp_path):
+    with snntrace.TraceWriter(
+        tmp_path / "c.trace", name="c", time_resolution=1e-4, populations=[snntrace.Population("p", 2)]
+    ) as writer:
+        writer.write_spikes([0, 10, 30], "p", [0, 1, 0])  # every spike on a whole millisecond
+    losses = export_sonata(tmp_path / "c.trace", tmp_path / "c.h5").losses
+    assert "time resolution 0.0001 s (SONATA stores float ms; a reimport infers 0.001 s)" in losses
+    assert convert_sonata(tmp_path / "c.h5", tmp_path / "back.trace").resolution == 1e-3
