@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -264,6 +265,12 @@ def _plan(blocks: Sequence, infos: Sequence[BlockInfo], resolution: float) -> tu
             while len(segments) <= position:
                 segments.append(_SegmentPlan(len(segments), segment.name, start=1 << 62, stop=0))
             plan = segments[position]
+            if segment.irregularlysampledsignals:
+                warnings.warn(
+                    f"segment {position} of {info.label or 'a block'!r}: {len(segment.irregularlysampledsignals)} irregularly "
+                    "sampled signal(s) (PyNN record_times) are not converted",
+                    stacklevel=3,
+                )
             for train in segment.spiketrains:
                 name = train_population(train, info)
                 pop = population(name, info)
