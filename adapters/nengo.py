@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import nengo
 import numpy as np
@@ -45,7 +45,7 @@ __all__ = ["NengoAdapterError", "NengoRecorder", "convert_simulator", "record_mo
 
 DEFAULT_CHUNK_STEPS = 1000
 _NEVER = 1 << 62
-_TABLE_OF_KIND = {"spikes": "spikes", "states": "states", "weights": "weights", "metrics": "metrics"}
+_ROW_TABLES = ("spikes", "states", "weights", "metrics")  # a converter's kind is the table it writes
 # Spike probe values are k * amplitude / dt; anything farther than this from a whole count was filtered or scaled.
 _COUNT_TOLERANCE = 1e-6
 
@@ -58,6 +58,15 @@ def _sampled_steps(first: int, last: int, period: float) -> np.ndarray:
     """Return the steps in (first, last] at which Nengo appends a sample (same test as ``Simulator._probe``)."""
     steps = np.arange(first + 1, last + 1, dtype=np.int64)
     return steps if period == 1.0 else steps[steps % period < 1]
+
+
+class _Presentations(NamedTuple):
+    """The labelled inputs a ``PresentInput`` node shows."""
+
+    labels: np.ndarray
+    n_inputs: int
+    presentation_time: float
+    node: str
 
 
 class _ProbeConverter:
@@ -180,14 +189,14 @@ class NengoRecorder:
         self._open_presentation: tuple[int, int] | None = None  # (presentation number, first step)
         self._last_step = 0
         self._check_covers(sim.n_steps)
-        self._part_rows = {t: DEFAULT_PART_ROWS.get(t, OTHER_PART_ROWS) for t in _TABLE_OF_KIND.values()}
+        self._part_rows = {t: DEFAULT_PART_ROWS.get(t, OTHER_PART_ROWS) for t in _ROW_TABLES}
         self._part_rows.update({t: int(n) for t, n in (part_rows or {}).items() if t in self._part_rows})
         self._buffered = dict.fromkeys(self._part_rows, 0)
         toplevel = sim.model.toplevel
         if self._samples is not None and dataset is None:
             # Labels index classes; without a dataset from the caller, name the classes by their numbers.
-            n_classes = int(self._samples[0].max()) + 1
-            dataset = Dataset(f"{self._samples[3]} inputs", classes=tuple(str(c) for c in range(n_classes)))
+            n_classes = int(self._samples.labels.max()) + 1
+            dataset = Dataset(f"{self._samples.node} inputs", classes=tuple(str(c) for c in range(n_classes)))
         populations = self.network.populations()
         self._sizes = {p.name: p.size for p in populations}
         probes = {
@@ -305,7 +314,7 @@ class NengoRecorder:
                 f"got shape {labels.shape} of {labels.dtype}",
                 code="NG004",
             )
-        return labels, n_inputs, float(process.presentation_time), self.network.names[present_input]
+        return _Presentations(labels, n_inputs, float(process.presentation_time), self.network.names[present_input])
 
     def _declare(self) -> None:
         for converter in self._converters:
@@ -324,6 +333,12 @@ class NengoRecorder:
 
     # -- conversion ------------------------------------------------------------------------------------------------------
     def _check_covers(self, last: int) -> None:
+        if last < self._last_step:
+            raise NengoAdapterError(
+                f"the simulator is at step {last} but the trace already holds step {self._last_step}: it was reset "
+                "outside the recorder; record each run into its own trace",
+                code="NG005",
+            )
         for converter in self._converters:
             expected = len(_sampled_steps(self._last_step, last, _period(converter.probe, self.dt)))
             held = len(self.sim.data[converter.probe])
@@ -341,8 +356,7 @@ class NengoRecorder:
         for converter in self._converters:
             steps = _sampled_steps(self._last_step, last, _period(converter.probe, self.dt))
             if len(steps):
-                table = _TABLE_OF_KIND[converter.kind]
-                self._buffered[table] += converter.write(self.writer, np.asarray(self.sim.data[converter.probe]), steps, self.dt)
+                self._buffered[converter.kind] += converter.write(self.writer, np.asarray(self.sim.data[converter.probe]), steps, self.dt)
         self._record_samples(self._last_step, last)
         self.writer.advance(last)
         self._last_step = last
@@ -355,7 +369,7 @@ class NengoRecorder:
     def _record_samples(self, first: int, last: int) -> None:
         if self._samples is None or last <= first:
             return
-        labels, n_inputs, presentation_time, _ = self._samples
+        presentation_time = self._samples.presentation_time
         steps = np.arange(first + 1, last + 1)
         # The presentation PresentInput shows at step s, where Nengo's time is t = s * dt.
         # Nengo's own formula and float operations (elementwise numpy does the same IEEE steps as Python floats).
@@ -370,10 +384,9 @@ class NengoRecorder:
 
     def _close_presentation(self, end_step: int) -> None:
         """Write the open presentation as a sample covering ticks [first step, ``end_step``)."""
-        labels, n_inputs, _, _ = self._samples
         number, start = self._open_presentation
-        index = number % n_inputs
-        self.writer.write_samples(index, start, end_step, label=int(labels[index]), split=self._split)
+        index = number % self._samples.n_inputs
+        self.writer.write_samples(index, start, end_step, label=int(self._samples.labels[index]), split=self._split)
         self._open_presentation = None
 
     # -- running ---------------------------------------------------------------------------------------------------------

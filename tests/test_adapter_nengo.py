@@ -284,3 +284,16 @@ def test_spike_counts_undo_the_neuron_types_amplitude(tmp_path):
     steps, neurons = np.nonzero(counts)
     assert len(steps) > 0
     assert_spikes_equal(assert_valid(tmp_path / "t.trace"), "ensemble0", steps + 1, neurons, counts[steps, neurons])
+
+
+def test_a_simulator_reset_between_chunks_is_refused_not_written_twice(tmp_path):
+    net, _ = _small_network(sample_every=None)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        with pytest.raises(NengoAdapterError) as raised, NengoRecorder(sim, tmp_path / "t.trace", chunk_steps=10) as recorder:
+            recorder.run_steps(20)
+            sim.reset()
+            recorder.run_steps(5)
+    assert raised.value.code == "NG005"
+    trace = snntrace.open_trace(tmp_path / "t.trace")
+    assert trace.complete is False  # what was recorded before the reset stays, marked as an interrupted run
+    assert trace.spikes.select(pl.col("t").max()).collect().item() <= 20
