@@ -349,10 +349,14 @@ class TraceWriter:
     ) -> None:
         """Add one event (``prune``, ``reinforce``, ``epoch_end`` or a producer-specific kind) at tick ``t``."""
         t = self._ticks_array([t], "events")
+        try:
+            text = json.dumps(payload or {}, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise TraceWriteError(f"event {kind!r}: payload is not finite JSON ({exc})", code="WR010") from exc
         columns: dict[str, Any] = {
             "t": t,
             "kind": pa.DictionaryArray.from_arrays(np.zeros(1, dtype=np.int32), pa.array([str(kind)])),
-            "payload": pa.array([json.dumps(payload or {}, sort_keys=True, allow_nan=False)]),
+            "payload": pa.array([text]),
         }
         if population is not None:
             columns["population"] = np.array([self.population_id(population)], dtype=np.uint16)
@@ -437,11 +441,10 @@ class TraceWriter:
 
     def flush(self) -> None:
         """Write every buffered row as parts now (a crash after this loses nothing written so far)."""
-        wrote = False
-        for table in TABLES:
-            wrote |= self._flush_table(table, update_manifest=False)
-        if wrote:
+        if any(self._buffers.values()):
             self._write_manifest()
+        for table in TABLES:
+            self._flush_table(table, update_manifest=False)
 
     def _flush_table(self, table: str, *, update_manifest: bool = True) -> bool:
         batches = self._buffers[table]
@@ -452,7 +455,10 @@ class TraceWriter:
         )
         sort_keys = table_spec(table)["sort"]
         if sort_keys:
-            data = data.take(pc.sort_indices(data, sort_keys=[(k, "ascending") for k in sort_keys]))
+            key = data.column(sort_keys[0])
+            # Producers usually write in time order: sorting is only paid for when the rows are out of order.
+            if data.num_rows > 1 and pc.any(pc.less(key.slice(1), key.slice(0, data.num_rows - 1))).as_py():
+                data = data.take(pc.sort_indices(data, sort_keys=[(k, "ascending") for k in sort_keys]))
             first, last = int(data.column(sort_keys[0])[0].as_py()), int(data.column(sort_keys[0])[-1].as_py())
             previous = self._last_time.get(table)
             if previous is not None and first < previous:
@@ -463,10 +469,11 @@ class TraceWriter:
                     code="WR004",
                 )
             self._last_time[table] = last
+        if update_manifest:
+            # The manifest goes first, so a process killed between the two never leaves parts it does not cover.
+            self._write_manifest()
         self._write_part(table, data)
         self._buffers[table], self._buffered_rows[table] = [], 0
-        if update_manifest:
-            self._write_manifest()
         return True
 
     def _write_part(self, table: str, data: pa.Table) -> None:
