@@ -7,8 +7,11 @@ through their public attributes and ``variables`` only.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import brian2
 import numpy as np
 from brian2 import NeuronGroup, PoissonGroup, SpikeGeneratorGroup, Synapses, get_device, get_unit, prefs, second
 from brian2.core.spikesource import SpikeSource
@@ -20,6 +23,7 @@ from brian2.utils.stringtools import get_identifiers
 
 from snntrace.errors import SnntraceError
 from snntrace.model import Population, Projection
+from snntrace.writer import TraceWriter
 
 #: Code generation targets the live recorder is verified with (``auto`` picks one of them).
 RUNTIME_TARGETS = ("numpy", "cython", "auto")
@@ -230,3 +234,92 @@ def whole_ticks(duration: float, resolution: float, what: str, obj: Any = None) 
             obj,
         )
     return steps
+
+
+# -- catalogue and samples -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sample:
+    """One input sample presented from ``start`` to ``end`` (Brian times or seconds), with its label."""
+
+    index: int
+    start: Any
+    end: Any
+    label: int | None = None
+    split: str = "train"
+    prediction: int | None = None
+
+
+class Catalogue:
+    """Populations and projections in order of first mention, each described once."""
+
+    def __init__(self, roles: dict[str, str] | None):
+        self.roles = dict(roles or {})
+        self.groups: dict[str, Any] = {}
+        self.synapses: dict[str, tuple[Synapses, str | None, str | None]] = {}
+
+    def add_group(self, group: Any) -> str:
+        """Declare the full group of ``group``; return its population name."""
+        full, _ = parent(group)
+        self.groups.setdefault(full.name, full)
+        return full.name
+
+    def add_synapses(self, synapses: Synapses, variable: str | None = None, learning_rule: str | None = None) -> str:
+        """Declare a projection (and its end groups); return its name."""
+        self.add_group(synapses.source)
+        self.add_group(synapses.target)
+        known = self.synapses.get(synapses.name)
+        if known is None or (known[1] is None and variable is not None):
+            self.synapses[synapses.name] = (synapses, variable, learning_rule)
+        return synapses.name
+
+    def add(self, obj: Any) -> None:
+        """Declare a group or Synapses object without recording it."""
+        if isinstance(obj, Synapses):
+            self.add_synapses(obj)
+        else:
+            require_spike_source(obj, "describe")
+            self.add_group(obj)
+
+    def populations(self, namespace: dict[str, Any] | None) -> list[Population]:
+        """Return the declared populations (model constants resolved in ``namespace``)."""
+        return [describe_population(g, self.roles.get(name), namespace) for name, g in self.groups.items()]
+
+    def projections(self) -> list[Projection]:
+        """Return the declared projections."""
+        return [describe_projection(s, variable, rule) for s, variable, rule in self.synapses.values()]
+
+    def annotations(self, extra: dict[str, Any] | None) -> dict[str, Any]:
+        """Return the trace annotations: Brian2 version, device, target and the synapse models."""
+        device = get_device()
+        brian = {
+            "version": brian2.__version__,
+            "device": type(device).__name__,
+            "codegen_target": target_name(),
+        }
+        if self.synapses:
+            brian["synapses"] = {name: synapse_model(s) for name, (s, _, _) in self.synapses.items()}
+        return {"brian2": brian, **dict(extra or {})}
+
+
+def resolution_of(dts: Iterable[float], what: str) -> float:
+    """Return the finest of these clock steps, refusing any step that is not a whole number of it."""
+    dts = [float(d) for d in dts]
+    resolution = min(dts)
+    for dt in dts:
+        whole_ticks(dt, resolution, f"{what}: a clock dt")
+    return resolution
+
+
+def write_samples(writer: TraceWriter, samples: Sequence[tuple[int, float, float, Any, str, Any]]) -> None:
+    """Write (index, start s, end s, label, split, prediction) rows, one call per split."""
+    for split in sorted({s[4] for s in samples}):
+        rows = [s for s in samples if s[4] == split]
+        predictions = [s[5] for s in rows]
+        writer.write_samples(
+            [s[0] for s in rows],
+            writer.to_ticks([s[1] for s in rows]),
+            writer.to_ticks([s[2] for s in rows]),
+            label=np.array([s[3] for s in rows], dtype=object),
+            split=split,
+            prediction=None if all(p is None for p in predictions) else np.array(predictions, dtype=object),
+        )
