@@ -84,6 +84,8 @@ def render_report(
         raise UsageError(f"the time bin must be positive, got {time_bin!r} s", code="RP004", location="--time-bin")
     limit = int(max_size * 1_000_000)
     plan = Plan(bin_ticks=aggregate.bin_ticks_for(trace, time_bin))
+    # Raw spikes cost about 24 bytes a row: allow them at most 40% of what the bundle and image leave.
+    plan.raw_spikes = max(0, min(plan.raw_spikes, int(0.4 * (limit - 1_500_000) / 24)))
     context = Context(trace=trace, populations=shown, plan=plan, window=_initial_window(trace, plan.bin_ticks))
     png_cache: dict[str, str | None] = {}
     while True:

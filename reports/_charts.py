@@ -26,7 +26,7 @@ def records(
         if resolution is not None and name in time_columns:
             expr = (expr.cast(pl.Float64) * resolution).round_sig_figs(9)
         elif dtype.is_float():
-            expr = expr.round_sig_figs(digits)
+            expr = expr.fill_nan(None).round_sig_figs(digits)
         columns.append(expr.alias(name))
     return frame.select(columns).to_dicts()
 

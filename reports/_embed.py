@@ -17,7 +17,10 @@ SIGNIFICANT_DIGITS = 6
 
 def dumps(value: Any) -> str:
     """Serialize ``value`` as deterministic JSON: sorted keys, no spaces, no NaN (becomes null)."""
-    return json.dumps(_finite(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:  # a NaN or infinity somewhere: walk the value once to turn them into nulls
+        return json.dumps(_finite(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def json_script(value: Any, *, element_id: str, **attributes: str) -> Markup:

@@ -98,6 +98,11 @@ class Context:
     plan: Plan
     window: tuple[float, float]
     cache: dict[Any, Any] = field(default_factory=dict)
+    base_bin: int = 0  # finest bin aggregated from the spikes; coarser ones are re-aggregated from it
+
+    def __post_init__(self) -> None:
+        if not self.base_bin:
+            self.base_bin = self.plan.bin_ticks
 
     @property
     def bin_ticks(self) -> int:

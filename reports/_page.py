@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import functools
+import os
 from dataclasses import dataclass, replace
 from importlib import resources
+from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
@@ -26,12 +28,34 @@ class RenderedChart:
     element: Markup
 
 
+def _bundle_cache() -> Path:
+    from importlib.metadata import version  # importing vl_convert itself takes a second
+
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "snntrace" / f"vega-bundle-{version('vl-convert-python')}-vl{VEGA_LITE_VERSION}.js"
+
+
 @functools.cache
 def javascript_bundle() -> str:
-    """Return Vega, Vega-Lite and vega-embed as one script (built once per process: it takes seconds)."""
-    import vl_convert
+    """Return Vega, Vega-Lite and vega-embed as one script.
 
-    bundle = vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+    vl-convert takes seconds to build it, so the result is kept per process and in the user's cache directory,
+    keyed by the vl-convert and Vega-Lite versions (the bundle is a pure function of both).
+    """
+    cache = _bundle_cache()
+    try:
+        bundle = cache.read_text(encoding="utf-8")
+    except OSError:
+        import vl_convert
+
+        bundle = vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            temporary = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            temporary.write_text(bundle, encoding="utf-8")
+            os.replace(temporary, cache)
+        except OSError:
+            pass  # a read-only home only costs the rebuild next time
     if "</script" in bundle.lower():  # would end the inline element early; vl-convert never emits it
         raise RuntimeError("the Vega bundle contains </script and cannot be inlined")
     return bundle

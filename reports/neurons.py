@@ -9,6 +9,7 @@ import polars as pl
 
 from snntrace import aggregate
 from snntrace.reports._charts import IN_WINDOW, Datasets, TIME, WIDTH, configure, population_name, range_param, records, time_axis, to_spec, window_param
+from snntrace.reports import _data
 from snntrace.reports._model import Chart, Context, Fact, Section
 from snntrace.reports.overview import class_names
 
@@ -46,7 +47,7 @@ def _flags(counts: pl.DataFrame) -> list[Fact]:
 def _population_section(context: Context, pid: int, index: int) -> Section | None:
     trace = context.trace
     name = population_name(context, pid)
-    counts = context.cached(("neuron_counts", pid), lambda: aggregate.neuron_spike_counts(trace, [pid]))
+    counts = _data.neuron_counts(context, pid)
     if int(counts["spikes"].sum()) == 0:
         return None
     size = int(trace.population(pid)["size"])
@@ -56,7 +57,7 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
     candidates = counts.filter(pl.col("neuron").is_in(potential["neuron"].unique().implode())) if potential.height else counts
     picked = int(candidates.sort(["spikes", "neuron"], descending=[True, False])["neuron"][0])
     notes: list[str] = []
-    density, density_bin = _coarse(context, f"density{pid}", lambda b: aggregate.spike_density(trace, b, [pid]), context.plan.cells)
+    density, density_bin = _coarse(context, f"density{pid}", lambda b: _data.density(context, b).filter(pl.col("population") == pid), context.plan.cells)
     datasets = Datasets()
     dens = datasets.add("density", records(density.select(TIME, pl.col("neuron").alias("n"), pl.col("spikes").alias("k")), resolution=trace.resolution))
     params = [window_param(context), range_param(NEURON, picked, 0, max(size - 1, 0), "neuron ")]
@@ -85,7 +86,7 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
     if has_samples:
         classes = trace.classes
         def class_bins(b: int) -> pl.DataFrame:
-            spikes = aggregate.class_spikes_per_bin(trace, b, [pid]).select(TIME, pl.col("neuron").cast(pl.Int64).alias("n"), "label", pl.col("spikes").alias("k"))
+            spikes = _data.class_spikes(context, b).filter(pl.col("population") == pid).select(TIME, pl.col("neuron").cast(pl.Int64).alias("n"), "label", pl.col("spikes").alias("k"))
             exposure = aggregate.class_exposure(trace, b).select(TIME, "label", (pl.col("ticks") * trace.resolution).alias("d"))
             return pl.concat([spikes, exposure], how="diagonal_relaxed").sort(TIME, "label", "n", nulls_last=True)
         classed, class_bin = _coarse(context, f"classes{pid}", class_bins, context.plan.cells)

@@ -7,6 +7,7 @@ import polars as pl
 
 from snntrace import aggregate
 from snntrace.reports._charts import BRUSH, Datasets, TIME, WIDTH, configure, population_name, projection_name, records, time_axis, to_spec
+from snntrace.reports import _data
 from snntrace.reports._model import Chart, Context, Fact, Section
 
 KEY = "overview"
@@ -15,7 +16,7 @@ CHART_KEY = "chart-overview"
 
 def spike_bins(context: Context) -> pl.DataFrame:
     """Return spikes per overview bin per shown population."""
-    return context.cached(("spikes_per_bin", context.bin_ticks), lambda: aggregate.spikes_per_bin(context.trace, context.bin_ticks, context.populations))
+    return _data.spikes_per_bin(context)
 
 
 def metric_table(context: Context) -> pl.DataFrame:

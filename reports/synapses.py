@@ -9,6 +9,7 @@ import polars as pl
 
 from snntrace import aggregate
 from snntrace.reports._charts import IN_WINDOW, Datasets, WIDTH, WINDOW, configure, population_name, projection_name, range_param, records, select_param, time_axis, to_spec, window_param
+from snntrace.reports import _data
 from snntrace.reports._model import Chart, Context, Fact, Section
 
 SNAPSHOT = "snapshot"  # slider parameter scrubbing through snapshots
@@ -45,7 +46,7 @@ def _projection_section(context: Context, projection: dict, index: int) -> Secti
     notes: list[str] = []
 
     # Draw the most active post neurons first: they are the ones that learned something.
-    counts = context.cached(("neuron_counts", int(post["id"])), lambda: aggregate.neuron_spike_counts(trace, [int(post["id"])]))
+    counts = _data.neuron_counts(context, int(post["id"]))
     ranked = counts.sort(["spikes", "neuron"], descending=[True, False])["neuron"].to_list()
     shown = max(1, min(len(ranked), context.plan.receptive_fields, max(1, context.plan.cells // max(pre_size, 1))))
     posts = sorted(ranked[:shown])

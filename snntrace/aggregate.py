@@ -100,6 +100,11 @@ def spike_density(trace: Trace, bin_ticks: int, populations: Sequence[int] | Non
     return collect(query)
 
 
+def rebin(frame: pl.DataFrame, bin_ticks: int, keys: Sequence[str] = ("population", "neuron"), value: str = "spikes") -> pl.DataFrame:
+    """Return a binned frame summed into coarser bins of ``bin_ticks`` (exact when it is a multiple of the old bin)."""
+    return frame.lazy().group_by(_binned("t", bin_ticks), *keys).agg(pl.col(value).sum()).sort("t", *keys).collect()
+
+
 def raw_spikes(trace: Trace, populations: Sequence[int] | None = None) -> pl.DataFrame:
     """Return the spike rows themselves: ``t, population, neuron, count`` sorted by time."""
     return collect(_spikes(trace, populations).select("t", "population", "neuron", "count").sort("t", "population", "neuron"))
