@@ -87,8 +87,9 @@ class NetworkMap:
 
     def __init__(self, model: Model):
         if model.toplevel is None:
-            raise NengoAdapterError("the simulator was built from a Model without a Network; nothing to describe",
-                                    code="NG006")
+            raise NengoAdapterError(
+                "the simulator was built from a Model without a Network; nothing to describe", code="NG006"
+            )
         self.model = model
         self.names: dict[object, str] = {}
         self._used: set[str] = set()
@@ -119,11 +120,17 @@ class NetworkMap:
         pending = list(self._connections)
         while pending:
             # A connection into a learning rule is named after the learned connection, so name those later.
-            ready = [c for c in pending if not isinstance(_base(c.post), LearningRule) or _base(c.post).connection in self.names]
+            ready = [
+                c
+                for c in pending
+                if not isinstance(_base(c.post), LearningRule) or _base(c.post).connection in self.names
+            ]
             if not ready:
                 raise NengoAdapterError("connections into learning rules form a cycle", code="NG006")
             for conn in ready:
-                self.names[conn] = self._unique(conn.label or f"{self.object_name(conn.pre)}->{self.object_name(conn.post)}")
+                self.names[conn] = self._unique(
+                    conn.label or f"{self.object_name(conn.pre)}->{self.object_name(conn.post)}"
+                )
                 for rule in self.learning_rules(conn):
                     self.names[rule] = f"{self.names[conn]}.{type(rule.learning_rule_type).__name__}"
             pending = [c for c in pending if c not in self.names]
@@ -164,9 +171,22 @@ class NetworkMap:
                 out.append(Population(name, obj.n_neurons, model=neuron_model(obj.neuron_type)))
             elif isinstance(obj, nengo.Node):
                 role = "input" if obj.size_in == 0 and obj not in inputs and obj.size_out > 0 else None
-                out.append(Population(name, obj.size_out, role=role, model={"name": "Node", "parameters": {"size_in": obj.size_in}}))
+                out.append(
+                    Population(
+                        name, obj.size_out, role=role, model={"name": "Node", "parameters": {"size_in": obj.size_in}}
+                    )
+                )
         for conn, name in self._value_populations.items():
-            out.append(Population(name, conn.size_out, model={"name": "Dimensions", "parameters": {"connection": self.names[conn], "post": self.object_name(conn.post)}}))
+            out.append(
+                Population(
+                    name,
+                    conn.size_out,
+                    model={
+                        "name": "Dimensions",
+                        "parameters": {"connection": self.names[conn], "post": self.object_name(conn.post)},
+                    },
+                )
+            )
         return out
 
     def projections(self) -> list[Projection]:
@@ -206,7 +226,9 @@ class NetworkMap:
     @staticmethod
     def _neural_pre(conn: nengo.Connection) -> bool:
         pre = conn.pre_obj
-        return isinstance(pre, Neurons) or (isinstance(pre, nengo.Ensemble) and not isinstance(pre.neuron_type, nengo.Direct))
+        return isinstance(pre, Neurons) or (
+            isinstance(pre, nengo.Ensemble) and not isinstance(pre.neuron_type, nengo.Direct)
+        )
 
     @staticmethod
     def _neural_post(conn: nengo.Connection) -> bool:

@@ -89,14 +89,20 @@ class _ProbeConverter:
                 f"probe {self.name!r}: values are not whole multiples of amplitude/dt, so they are not spike counts",
                 code="NG002",
             )
-        writer.write_spikes(steps[rows], self.target["population"], self.target["neurons"][columns],
-                            count=counts.astype(np.uint16))
+        writer.write_spikes(
+            steps[rows], self.target["population"], self.target["neurons"][columns], count=counts.astype(np.uint16)
+        )
         return len(rows)
 
     def _write_states(self, writer, data, steps, dt):
         neurons = self.target["neurons"]
-        writer.write_states(np.repeat(steps, len(neurons)), self.target["population"], np.tile(neurons, len(steps)),
-                            self.target["variable"], data.reshape(-1))
+        writer.write_states(
+            np.repeat(steps, len(neurons)),
+            self.target["population"],
+            np.tile(neurons, len(steps)),
+            self.target["variable"],
+            data.reshape(-1),
+        )
         return data.size
 
     def _write_weights(self, writer, data, steps, dt):
@@ -108,16 +114,26 @@ class _ProbeConverter:
             post, pre = (grid.reshape(-1) for grid in np.meshgrid(layout.post, layout.pre, indexing="ij"))
             values = data.reshape(len(steps), -1)
         n = len(pre)
-        writer.write_weights(np.repeat(steps, n), layout.projection, np.tile(pre, len(steps)),
-                             np.tile(post, len(steps)), values.reshape(-1))
+        writer.write_weights(
+            np.repeat(steps, n),
+            layout.projection,
+            np.tile(pre, len(steps)),
+            np.tile(post, len(steps)),
+            values.reshape(-1),
+        )
         return values.size
 
     def _write_metrics(self, writer, data, steps, dt):
         data = data.reshape(len(steps), -1)
         labels = self.target["labels"]
         for column, label in enumerate(labels):
-            writer.write_metric(label, data[:, column], t=steps, population=self.target.get("population"),
-                                projection=self.target.get("projection"))
+            writer.write_metric(
+                label,
+                data[:, column],
+                t=steps,
+                population=self.target.get("population"),
+                projection=self.target.get("projection"),
+            )
         return data.size
 
 
@@ -255,8 +271,14 @@ class NengoRecorder:
                         "(Nengo filters or drops spikes); probe the neurons without them",
                         code="NG002",
                     )
-                return _ProbeConverter(probe, name, "spikes", population=population, neurons=neurons,
-                                       amplitude=float(getattr(neuron_type, "amplitude", 1.0)))
+                return _ProbeConverter(
+                    probe,
+                    name,
+                    "spikes",
+                    population=population,
+                    neurons=neurons,
+                    amplitude=float(getattr(neuron_type, "amplitude", 1.0)),
+                )
             if probe.synapse is not None:
                 raise NengoAdapterError(
                     f"probe {name!r}: a filtered neuron probe holds smoothed values, not the neurons' {attr!r}; "
@@ -304,7 +326,9 @@ class NengoRecorder:
                 )
             present_input = nodes[0]
         if present_input not in nodes:
-            raise NengoAdapterError(f"present_input {present_input!r} is not a PresentInput node of this model", code="NG004")
+            raise NengoAdapterError(
+                f"present_input {present_input!r} is not a PresentInput node of this model", code="NG004"
+            )
         process = present_input.output
         n_inputs = len(process.inputs)
         labels = np.asarray(labels)
@@ -324,7 +348,8 @@ class NengoRecorder:
             elif converter.kind == "states":
                 period = _period(converter.probe, self.dt)
                 self.writer.record_states(
-                    target["population"], target["variable"],
+                    target["population"],
+                    target["variable"],
                     neurons=None if len(target["neurons"]) == self._sizes[target["population"]] else target["neurons"],
                     interval=int(period) if float(period).is_integer() else None,
                 )
@@ -356,7 +381,9 @@ class NengoRecorder:
         for converter in self._converters:
             steps = _sampled_steps(self._last_step, last, _period(converter.probe, self.dt))
             if len(steps):
-                self._buffered[converter.kind] += converter.write(self.writer, np.asarray(self.sim.data[converter.probe]), steps, self.dt)
+                self._buffered[converter.kind] += converter.write(
+                    self.writer, np.asarray(self.sim.data[converter.probe]), steps, self.dt
+                )
         self._record_samples(self._last_step, last)
         self.writer.advance(last)
         self._last_step = last
@@ -412,7 +439,7 @@ class NengoRecorder:
             self._close_presentation(self._last_step + 1)
         self.writer.close(complete=complete)
 
-    def __enter__(self) -> NengoRecorder:
+    def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -435,6 +462,8 @@ def record_model(
     **options: Any,
 ) -> None:
     """Build ``network``, simulate it for ``duration`` seconds in chunks and write the trace to ``path``."""
-    with nengo.Simulator(network, dt=dt, seed=seed, progress_bar=False) as sim:
-        with NengoRecorder(sim, path, **options) as recorder:
-            recorder.run(duration)
+    with (
+        nengo.Simulator(network, dt=dt, seed=seed, progress_bar=False) as sim,
+        NengoRecorder(sim, path, **options) as recorder,
+    ):
+        recorder.run(duration)

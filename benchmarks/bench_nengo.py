@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -75,7 +74,9 @@ def child(mode: str, seconds: float, neurons: int, workdir: str) -> dict:
             out["run_s"] = time.perf_counter() - start
             out["trace_bytes"] = int(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()))
             out["table_bytes"] = {
-                d.name: int(sum(f.stat().st_size for f in d.glob("*.parquet"))) for d in sorted(path.iterdir()) if d.is_dir()
+                d.name: int(sum(f.stat().st_size for f in d.glob("*.parquet")))
+                for d in sorted(path.iterdir())
+                if d.is_dir()
             }
             import pyarrow.parquet as pq  # row counts from the footers: reading the rows would raise the peak RSS
 
@@ -88,7 +89,7 @@ def measure(mode: str, seconds: float, neurons: int) -> dict:
     """Run :func:`child` in a fresh interpreter and return its figures."""
     with tempfile.TemporaryDirectory() as workdir:
         command = [sys.executable, __file__, "--child", mode, str(seconds), str(neurons), workdir]
-        result = subprocess.run(command, capture_output=True, text=True)
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode:
             raise SystemExit(f"{mode} run of {seconds} s failed:\n{result.stderr}")
         return json.loads(result.stdout.strip().splitlines()[-1])
@@ -108,7 +109,9 @@ def main() -> int:
         parser.error("--out is required")
     neurons = 500 if args.quick else NEURONS
     short, long = (1.0, 3.0) if args.quick else (10.0, 40.0)
-    runs = {f"{mode}_{length:g}s": measure(mode, length, neurons) for mode in ("dense", "trace") for length in (short, long)}
+    runs = {
+        f"{mode}_{length:g}s": measure(mode, length, neurons) for mode in ("dense", "trace") for length in (short, long)
+    }
     for name, run in runs.items():
         print(f"{name}: peak RSS {run['peak_rss_mb']:.0f} MB, run {run['run_s']:.1f} s", flush=True)
     dense_s, dense_l = runs[f"dense_{short:g}s"], runs[f"dense_{long:g}s"]
@@ -126,7 +129,9 @@ def main() -> int:
     }
     print(json.dumps(summary, indent=2))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"benchmark": "nengo", "quick": args.quick, "runs": runs, "summary": summary}, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps({"benchmark": "nengo", "quick": args.quick, "runs": runs, "summary": summary}, indent=2) + "\n"
+    )
     return 0
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import nengo
 import numpy as np
+from snntrace.adapters.nengo import NengoRecorder
 
 import snntrace
-from snntrace.adapters.nengo import NengoRecorder
 
 DATA = Path("/usr/share/datasets/fashion-mnist")
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -42,12 +42,23 @@ def build(images: np.ndarray, seed: int = 0) -> nengo.Network:
     n_pixels = images.shape[1]
     with nengo.Network(label="Fashion-MNIST with BCM", seed=seed) as net:
         stim = nengo.Node(nengo.processes.PresentInput(images, PRESENTATION_TIME), label="images")
-        pixels = nengo.Ensemble(n_pixels, 1, max_rates=nengo.dists.Uniform(50, 100), intercepts=nengo.dists.Uniform(0, 0.1),
-                                encoders=nengo.dists.Choice([[1]]), label="pixels")
+        pixels = nengo.Ensemble(
+            n_pixels,
+            1,
+            max_rates=nengo.dists.Uniform(50, 100),
+            intercepts=nengo.dists.Uniform(0, 0.1),
+            encoders=nengo.dists.Choice([[1]]),
+            label="pixels",
+        )
         hidden = nengo.Ensemble(100, 1, label="hidden")
         nengo.Connection(stim, pixels.neurons, transform=4.0)
-        plastic = nengo.Connection(pixels.neurons, hidden.neurons, transform=rng.uniform(0, 2e-3, size=(100, n_pixels)),
-                                   learning_rule_type=nengo.BCM(learning_rate=1e-9), label="pixels->hidden")
+        plastic = nengo.Connection(
+            pixels.neurons,
+            hidden.neurons,
+            transform=rng.uniform(0, 2e-3, size=(100, n_pixels)),
+            learning_rule_type=nengo.BCM(learning_rate=1e-9),
+            label="pixels->hidden",
+        )
         nengo.Probe(pixels.neurons, label="pixel spikes")
         nengo.Probe(hidden.neurons, label="hidden spikes")
         nengo.Probe(plastic, "weights", sample_every=PRESENTATION_TIME, label="weights")
@@ -63,10 +74,12 @@ def main() -> None:
     images, labels = load(args.images)
     trace = args.output / "images.trace"
     dataset = snntrace.Dataset("Fashion-MNIST (test, 14x14)", classes=CLASSES, license="MIT")
-    with nengo.Simulator(build(images), seed=1, progress_bar=False) as sim:
-        with NengoRecorder(sim, trace, labels=labels, split="test", dataset=dataset, overwrite=True) as recorder:
-            recorder.run(args.images * PRESENTATION_TIME)
-    snntrace.report(trace, args.output / "images.html")
+    with (
+        nengo.Simulator(build(images), seed=1, progress_bar=False) as sim,
+        NengoRecorder(sim, trace, labels=labels, split="test", dataset=dataset, overwrite=True) as recorder,
+    ):
+        recorder.run(args.images * PRESENTATION_TIME)
+    snntrace.report(trace, args.output / "images.html", force=True)
     print(f"wrote {trace} and {args.output / 'images.html'}")
 
 

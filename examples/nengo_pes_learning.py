@@ -15,9 +15,9 @@ from pathlib import Path
 
 import nengo
 import numpy as np
+from snntrace.adapters.nengo import NengoRecorder
 
 import snntrace
-from snntrace.adapters.nengo import NengoRecorder
 
 
 def build(seed: int = 0) -> nengo.Network:
@@ -28,7 +28,9 @@ def build(seed: int = 0) -> nengo.Network:
         post = nengo.Ensemble(100, 2, label="post")
         error = nengo.Ensemble(100, 2, label="error")
         nengo.Connection(stim, pre)
-        learned = nengo.Connection(pre, post, function=lambda x: np.zeros(2), learning_rule_type=nengo.PES(), label="learned")
+        learned = nengo.Connection(
+            pre, post, function=lambda x: np.zeros(2), learning_rule_type=nengo.PES(), label="learned"
+        )
         nengo.Connection(post, error)
         nengo.Connection(pre, error, transform=-1)
         nengo.Connection(error, learned.learning_rule)
@@ -49,10 +51,12 @@ def main() -> None:
     args = parser.parse_args()
     args.output.mkdir(parents=True, exist_ok=True)
     trace = args.output / "pes.trace"
-    with nengo.Simulator(build(), seed=1, progress_bar=False) as sim:
-        with NengoRecorder(sim, trace, chunk_steps=1000, overwrite=True) as recorder:
-            recorder.run(args.seconds)
-    snntrace.report(trace, args.output / "pes.html")
+    with (
+        nengo.Simulator(build(), seed=1, progress_bar=False) as sim,
+        NengoRecorder(sim, trace, chunk_steps=1000, overwrite=True) as recorder,
+    ):
+        recorder.run(args.seconds)
+    snntrace.report(trace, args.output / "pes.html", force=True)
     print(f"wrote {trace} and {args.output / 'pes.html'}")
 
 

@@ -18,7 +18,9 @@ def build_model(seed: int = 7) -> tuple[nengo.Network, dict[str, nengo.Probe]]:
         stim = nengo.Node(nengo.processes.PresentInput(inputs, PRESENTATION_TIME), label="images")
         a = nengo.Ensemble(40, 2, label="a")
         # PoissonSpiking at high rates emits several spikes in one step: counts above one.
-        burst = nengo.Ensemble(20, 1, neuron_type=nengo.PoissonSpiking(nengo.LIFRate()), max_rates=nengo.dists.Uniform(300, 450))
+        burst = nengo.Ensemble(
+            20, 1, neuron_type=nengo.PoissonSpiking(nengo.LIFRate()), max_rates=nengo.dists.Uniform(300, 450)
+        )
         b = nengo.Ensemble(30, 2)
         c = nengo.Ensemble(25, 1, label="c")
         nengo.Connection(stim, a)
@@ -31,7 +33,10 @@ def build_model(seed: int = 7) -> tuple[nengo.Network, dict[str, nengo.Probe]]:
         nengo.Connection(error, learned.learning_rule)
         # BCM on a neuron-to-neuron connection: a (n_post, n_pre) weight matrix changes.
         bcm = nengo.Connection(
-            a.neurons, c.neurons, transform=rng.uniform(0, 2e-3, size=(25, 40)), learning_rule_type=nengo.BCM(learning_rate=1e-8),
+            a.neurons,
+            c.neurons,
+            transform=rng.uniform(0, 2e-3, size=(25, 40)),
+            learning_rule_type=nengo.BCM(learning_rate=1e-8),
             label="a->c bcm",
         )
         probes = {
