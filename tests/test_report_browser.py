@@ -17,14 +17,20 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 SCRIPT_PAYLOAD = "</script><script>window.pwned=1</script>"
 IMG_PAYLOAD = "<img src=x onerror=window.pwned=2>"
 
-# JS: every runtime dataset of a view, by name (derived ones hold the rows a chart draws after its filters).
-DATASETS = """key => {
+# JS: the rows of the first derived dataset (Vega-Lite names them data_0, data_1, ...) of a view whose rows carry
+# the given fields (exactly them if `exact`): the rows a chart draws after its window filters and aggregates.
+ROWS_WITH = """([key, fields, exact]) => {
   const view = window.snntraceViews[key];
-  const names = Object.keys(view.getState({data: () => true, signals: () => false, recurse: true}).data);
-  const out = {};
   const plain = row => Object.fromEntries(Object.entries(row).filter(([, v]) => v === null || typeof v !== 'object'));
-  for (const name of names) { try { out[name] = view.data(name).map(plain); } catch (e) {} }
-  return out;
+  for (let i = 0; i < 200; i++) {
+    let rows;
+    try { rows = view.data('data_' + i); } catch (e) { continue; }
+    if (!rows.length) continue;
+    const keys = Object.keys(plain(rows[0]));
+    const match = exact ? keys.length === fields.length && fields.every(f => keys.includes(f)) : fields.every(f => keys.includes(f));
+    if (match) return rows.map(plain);
+  }
+  return null;
 }"""
 
 # JS: the page rectangle of the overview's spike timeline plot (the group that carries the brush).
@@ -74,8 +80,11 @@ class Opened:
             self.requests.append(route.request.url)
             route.abort()
 
-    def datasets(self, key: str) -> dict[str, list[dict]]:
-        return self.page.evaluate(DATASETS, key)
+    def rows_with(self, key: str, fields: set[str], *, exact: bool = False) -> list[dict]:
+        """Return the rows of the first derived dataset of view ``key`` whose rows have ``fields``."""
+        rows = self.page.evaluate(ROWS_WITH, [key, sorted(fields), exact])
+        assert rows is not None, f"{key}: no dataset with fields {sorted(fields)}"
+        return rows
 
     def close(self):
         self.context.close()
@@ -95,13 +104,6 @@ def opened(browser, report, tmp_path_factory):
     page.close()
 
 
-def rows_with(datasets: dict[str, list[dict]], fields: set[str], *, exact: bool = False) -> list[dict]:
-    """Return the rows of the first non-empty derived dataset whose rows have ``fields`` (only them if ``exact``)."""
-    found = [rows for name, rows in datasets.items() if name.startswith("data_") and rows and (set(rows[0]) == fields if exact else fields <= set(rows[0]))]
-    assert found, f"no dataset with fields {sorted(fields)}"
-    return found[0]
-
-
 def test_report_loads_offline_without_console_errors(opened):
     assert opened.page.get_attribute("body", "data-ready") == "true"
     assert opened.requests == []
@@ -119,9 +121,9 @@ def test_every_chart_is_drawn(opened):
 def test_a_mouse_drag_on_the_overview_moves_every_time_view(opened, synthetic_trace):
     page = opened.page
     before_win = page.evaluate("window.snntraceViews['chart-neurons-1'].signal('win')")
-    before_classes = rows_with(opened.datasets("chart-overview"), {"class", "samples"})
-    before_raster = rows_with(opened.datasets("chart-neurons-1"), {"t", "n"}, exact=True)
-    before_rates = rows_with(opened.datasets("chart-neurons-1"), {"n", "c", "spikes", "shown", "rate"})
+    before_classes = opened.rows_with("chart-overview", {"class", "samples"})
+    before_raster = opened.rows_with("chart-neurons-1", {"t", "n"}, exact=True)
+    before_rates = opened.rows_with("chart-neurons-1", {"n", "c", "spikes", "shown", "rate"})
     box = page.evaluate(TIMELINE_BOX)
     y = box["y"] + box["height"] / 2
     # Start outside the initial brush (middle third) so the drag draws a new one over the first fifth of the run.
@@ -144,21 +146,21 @@ def test_a_mouse_drag_on_the_overview_moves_every_time_view(opened, synthetic_tr
         assert page.evaluate(f"window.snntraceViews['{key}'].signal('win')") == pytest.approx([t0, t1])
     assert before_win != [t0, t1]
 
-    raster = rows_with(opened.datasets("chart-neurons-1"), {"t", "n"}, exact=True)
+    raster = opened.rows_with("chart-neurons-1", {"t", "n"}, exact=True)
     assert raster != before_raster
     assert all(t0 <= row["t"] <= t1 for row in raster)
     trace = snntrace.open_trace(synthetic_trace)
     ticks = trace.spikes.select("t").collect()["t"].to_numpy() * trace.resolution
     assert len(raster) == int(np.count_nonzero((ticks >= t0) & (ticks <= t1)))
 
-    classes = rows_with(opened.datasets("chart-overview"), {"class", "samples"})
+    classes = opened.rows_with("chart-overview", {"class", "samples"})
     assert classes != before_classes
     starts = trace.samples.select("t_start").collect()["t_start"].to_numpy()
     bin_seconds = float(re.search(r"Time bin</dt><dd>([0-9.e-]+) s", page.content()).group(1))
     bins = np.floor(starts * trace.resolution / bin_seconds) * bin_seconds
     assert sum(row["samples"] for row in classes) == int(np.count_nonzero((bins >= t0 - 1e-9) & (bins <= t1 + 1e-9)))
 
-    rates = rows_with(opened.datasets("chart-neurons-1"), {"n", "c", "spikes", "shown", "rate"})
+    rates = opened.rows_with("chart-neurons-1", {"n", "c", "spikes", "shown", "rate"})
     assert rates != before_rates
     assert all(row["rate"] == pytest.approx(row["spikes"] / row["shown"]) for row in rates)
 
