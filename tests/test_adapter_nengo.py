@@ -320,3 +320,57 @@ def test_a_simulator_reset_between_chunks_is_refused_not_written_twice(tmp_path)
     trace = snntrace.open_trace(tmp_path / "t.trace")
     assert trace.complete is False  # what was recorded before the reset stays, marked as an interrupted run
     assert trace.spikes.select(pl.col("t").max()).collect().item() <= 20
+
+
+def _weights_probe_network(kind: str):
+    with nengo.Network(seed=4) as net:
+        node = nengo.Node([0.2, 0.4])
+        ens = nengo.Ensemble(10, 2)
+        if kind == "filtered":  # as in Nengo's learning examples: smoothed weights, not the weights
+            conn = nengo.Connection(node, ens)
+            nengo.Probe(
+                nengo.Connection(ens, nengo.Ensemble(10, 2), learning_rule_type=nengo.PES()), "weights", synapse=0.01
+            )
+        elif kind == "function of a node":
+            conn = nengo.Connection(node, ens, function=lambda x: x**2, transform=np.eye(2))
+            nengo.Probe(conn, "weights")
+        else:  # a node transform the adapter can lay out: columns are node outputs, rows are dimensions
+            conn = nengo.Connection(node, ens, transform=[[1.0, 0.5], [0.0, 2.0]])
+            nengo.Probe(conn, "weights")
+    return net
+
+
+@pytest.mark.parametrize("kind", ["filtered", "function of a node"])
+def test_weights_without_a_synapse_layout_are_refused_with_ng003(tmp_path, kind):
+    with (
+        nengo.Simulator(_weights_probe_network(kind), progress_bar=False) as sim,
+        pytest.raises(NengoAdapterError) as raised,
+    ):
+        NengoRecorder(sim, tmp_path / "t.trace")
+    assert raised.value.code == "NG003"
+
+
+def test_a_node_transform_is_recorded_from_the_node_population_to_a_dimension_population(tmp_path):
+    record_model(_weights_probe_network("transform"), tmp_path / "t.trace", 0.003)
+    trace = assert_valid(tmp_path / "t.trace")
+    projection = next(p for p in trace.projections if p["name"] == "node0->ensemble0.transform")
+    assert (projection["pre"], projection["post"]) == (
+        trace.population("node0")["id"],
+        trace.population("node0->ensemble0.value")["id"],
+    )
+    for tick in (1, 2, 3):
+        assert_weights_equal(
+            trace, "node0->ensemble0.transform", tick, [0, 1, 0, 1], [0, 0, 1, 1], [1.0, 0.5, 0.0, 2.0]
+        )
+
+
+@pytest.mark.parametrize(
+    "options, code",
+    [({"labels": [0, 1]}, "NG004"), ({"chunk_steps": 0}, "NG006")],
+    ids=["labels without PresentInput", "empty chunks"],
+)
+def test_bad_recorder_arguments_raise_coded_errors(tmp_path, options, code):
+    net, _ = _small_network(sample_every=None)
+    with nengo.Simulator(net, progress_bar=False) as sim, pytest.raises(NengoAdapterError) as raised:
+        NengoRecorder(sim, tmp_path / "t.trace", **options)
+    assert raised.value.code == code
