@@ -40,6 +40,8 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
         ) from exc
     except RecursionError as exc:
         raise ManifestError(f"{MANIFEST_FILE} is nested too deeply", code="MF002", location=str(manifest_path)) from exc
+    except ValueError as exc:  # e.g. an integer literal longer than Python's 4300-digit conversion limit
+        raise ManifestError(f"{MANIFEST_FILE} holds a value Python cannot read: {exc}", code="MF002", location=str(manifest_path)) from exc
     if not isinstance(document, dict):
         raise ManifestError(f"{MANIFEST_FILE} must hold a JSON object", code="MF002", location=str(manifest_path))
     return document
