@@ -8,8 +8,8 @@ chunk. What each probe becomes:
 probe                                                 trace rows
 ====================================================  ==========================================================
 ``Probe(ens.neurons)`` (spiking neuron type)          ``spikes`` with ``count`` = ``rint(x * dt / amplitude)``
-``Probe(ens.neurons, "voltage")`` and other neuron    ``states`` (variable = attribute; ``rate`` for the output of
-state, ``output`` of rate neurons                     a rate neuron type)
+``Probe(ens.neurons, "voltage")`` and other neuron    ``states`` (variable ``v`` for the voltage, else the attribute;
+state, ``output`` of rate neurons                     ``rate`` for the output of a rate neuron type)
 ``Probe(conn, "weights")``                            ``weights`` snapshots: neuron-to-neuron connections on their
                                                       own projection (``post`` = post neuron); decoders and node
                                                       transforms on ``<conn>.decoders`` / ``<conn>.transform`` into
@@ -285,7 +285,9 @@ class NengoRecorder:
                     "probe without a synapse (or ignore this probe)",
                     code="NG002",
                 )
-            variable = "rate" if attr in ("output", "spikes", "rates") else attr
+            # "v" is the membrane potential every snntrace producer and the report use; Nengo's is normalised
+            # (threshold 1), hence no unit.
+            variable = {"output": "rate", "spikes": "rate", "rates": "rate", "voltage": "v"}.get(attr, attr)
             return _ProbeConverter(probe, name, "states", population=population, neurons=neurons, variable=variable)
         if isinstance(obj, nengo.Connection) and attr == "weights":
             if probe.synapse is not None:

@@ -118,19 +118,14 @@ def test_poisson_neurons_emit_several_spikes_in_one_step_and_keep_the_count(runs
 def test_voltages_of_a_neuron_slice_equal_the_probe_data(runs, run):
     data = runs[f"{run}_data"]["a_voltage"]  # Probe(a.neurons[:8], "voltage")
     trace = snntrace.open_trace(runs[run])
-    got = (
-        trace.states.filter(pl.col("variable") == "voltage")
-        .select("t", "neuron", "value")
-        .collect()
-        .sort("t", "neuron")
-    )
+    got = trace.states.filter(pl.col("variable") == "v").select("t", "neuron", "value").collect().sort("t", "neuron")
     assert got["t"].to_numpy().tolist() == np.repeat(np.arange(1, STEPS + 1), 8).tolist()
     assert got["neuron"].to_numpy().tolist() == np.tile(np.arange(8), STEPS).tolist()
     np.testing.assert_array_equal(got["value"].to_numpy(), data.reshape(-1))
     (declared,) = trace.manifest["recorded"]["states"]
     assert declared == {
         "population": trace.population("a")["id"],
-        "variable": "voltage",
+        "variable": "v",
         "neurons": list(range(8)),
         "interval": 1,
     }
