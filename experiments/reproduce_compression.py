@@ -34,7 +34,8 @@ def run_one(args, neurons: int, strategy: str, seed: int) -> dict:
     config = SimConfig(
         dataset=args.dataset, data_dir=args.data_dir, neurons=(neurons,), train_samples=args.train_samples,
         test_samples=args.test_samples, eval_samples=args.eval_samples, epochs=1, batches=args.batches,
-        compression=strategy, alpha=args.alpha, beta=args.beta, static_threshold=args.static_threshold, seed=seed,
+        compression=strategy, alpha=args.alpha, beta=args.beta, static_threshold=args.static_threshold,
+        theta_max=args.theta_max, seed=seed,
     ).validate()
     started = time.perf_counter()
     result = Simulation(config, data=args.data).run()
@@ -69,7 +70,8 @@ def summarise(results: dict) -> str:
     setup = results["setup"]
     lines = [
         f"Data: {setup['dataset_name']}, {setup['train_samples']} training / {setup['test_samples']} test images, 1 epoch, "
-        f"{setup['batches']} batches, alpha {setup['alpha']}, beta {setup['beta']}, static threshold {setup['static_threshold']}; "
+        f"{setup['batches']} batches, alpha {setup['alpha']}, beta {setup['beta']}, theta_max {setup.get('theta_max', 0.3)}, "
+        f"static threshold {setup['static_threshold']}; "
         f"mean ± std over seeds {sorted({r['seed'] for r in runs})}. Firing rate: mean output-neuron rate (Hz) over the test pass.",
         "",
         "| neurons | strategy | runs | accuracy (%) | compression (%) | firing rate (Hz) | final threshold |",
@@ -140,6 +142,7 @@ def main() -> int:
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--beta", type=float, default=0.1)
     parser.add_argument("--static-threshold", type=float, default=0.2)
+    parser.add_argument("--theta-max", type=float, default=0.3, help="cap of the PP threshold")
     parser.add_argument("--out", type=Path, default=ROOT / "experiments" / "results" / "reproduce_compression.json")
     parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "reproduction.md")
     parser.add_argument("--merge", type=Path, nargs="+", help="only write --doc from these result files (same setup)")
@@ -159,7 +162,7 @@ def main() -> int:
     setup = {
         "dataset_name": args.data.name, "train_samples": args.train_samples or len(args.data.train_labels),
         "test_samples": args.test_samples or len(args.data.test_labels), "batches": args.batches, "alpha": args.alpha,
-        "beta": args.beta, "static_threshold": args.static_threshold, "out": str(args.out.resolve().relative_to(ROOT)) if args.out.resolve().is_relative_to(ROOT) else str(args.out),
+        "beta": args.beta, "static_threshold": args.static_threshold, "theta_max": args.theta_max, "out": str(args.out.resolve().relative_to(ROOT)) if args.out.resolve().is_relative_to(ROOT) else str(args.out),
         "command": "nice -n 19 python experiments/reproduce_compression.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
     }
