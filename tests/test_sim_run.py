@@ -186,3 +186,18 @@ def test_the_epoch_schedule_prunes_once_per_epoch_with_the_threshold_capped(tmp_
     ends = [json.loads(p)["epoch"] for p in events.filter(pl.col("kind") == "epoch_end")["payload"]]
     assert ends == [0, 1, 2]
     assert metric(trace, "accuracy").height == 6, "metrics are still measured after every batch"
+
+
+def test_a_silent_output_makes_the_network_repeat_the_image_at_a_higher_rate():
+    from snntrace.sim.network import Network
+
+    image = load_bundled().train_images[1]
+    silent = Network(SimConfig(v_thresh=1e6, max_boosts=3, boost_rate=64.0).validate(), 784, np.random.default_rng(0))
+    shown = silent.present(image, 0.0, np.random.default_rng(1), learn=True, keep_inputs=True)
+    assert shown.attempts == 4 and len(shown.inputs) == 4
+    counts = [len(t) for t, _ in shown.inputs]
+    assert counts[3] > 3 * counts[0], "the rate grows from 63.75 Hz by 64 Hz per attempt (x4 at the last)"
+    assert shown.next_t == pytest.approx(4 * 500.0) and shown.t_end == pytest.approx(3 * 500.0 + 350.0)
+    lively = Network(SimConfig(v_thresh=5.0).validate(), 784, np.random.default_rng(0))
+    shown = lively.present(image, 0.0, np.random.default_rng(1), learn=True)
+    assert shown.attempts == 1 and shown.counts.sum() >= 5
