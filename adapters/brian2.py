@@ -215,8 +215,7 @@ class TraceRecorder(BrianObject):
     @property
     def writer(self) -> TraceWriter:
         """Return the underlying writer once every queued row is written (use it between runs only)."""
-        if self._writer is None:
-            raise Brian2AdapterError("the trace is created when the first run starts; no writer yet", code="BR006", location=f"brian2:{self.name}")
+        self._started()
         if self._worker is not None:
             self._worker.wait()
         return self._writer
@@ -228,9 +227,7 @@ class TraceRecorder(BrianObject):
 
     def ticks(self, time_: Any) -> int:
         """Return a Brian time (or seconds) as trace ticks."""
-        if self._writer is None:
-            raise Brian2AdapterError("the time resolution is known when the first run starts", code="BR009", location=f"brian2:{self.name}")
-        return int(self._writer.to_ticks(seconds(time_, "time")))
+        return int(self._started().to_ticks(seconds(time_, "time")))
 
     def mark_sample(
         self,
@@ -271,13 +268,13 @@ class TraceRecorder(BrianObject):
         self.mark_sample(index, label, start=start, end=self.t, split=split)
 
     def write_metric(self, name: str, value: Any, *, t: Any = None, step: Any = None, **about: Any) -> None:
-        """Add a metric value (e.g. ``accuracy``) at Brian time ``t`` (default: now) and/or producer ``step``."""
-        tick = self.ticks(self.t if t is None else t) if (t is not None or step is None) else None
-        self._submit(self._writer.write_metric, name, value, t=tick, step=step, **about)
+        """Add a metric value (e.g. ``accuracy``) at Brian time ``t`` (default: now), with an optional ``step``."""
+        tick = self.ticks(self.t if t is None else t)
+        self._submit(self._started().write_metric, name, value, t=tick, step=step, **about)
 
     def write_event(self, kind: str, payload: dict[str, Any] | None = None, *, t: Any = None, **about: Any) -> None:
         """Add an event (e.g. ``epoch_end``) at Brian time ``t`` (default: now)."""
-        self._submit(self._writer.write_event, kind, self.ticks(self.t if t is None else t), payload, **about)
+        self._submit(self._started().write_event, kind, self.ticks(self.t if t is None else t), payload, **about)
 
     def flush(self) -> None:
         """Write everything recorded so far to disk now (between runs, or from a network operation)."""
@@ -383,6 +380,15 @@ class TraceRecorder(BrianObject):
             self._maybe_flush()
 
     # -- internals ---------------------------------------------------------------------------------------------------------
+    def _started(self) -> TraceWriter:
+        if self._writer is None:
+            raise Brian2AdapterError(
+                "the trace is created when the first run starts: nothing can be written to it before", code="BR006", location=f"brian2:{self.name}"
+            )
+        if self._closed:
+            raise Brian2AdapterError(f"the trace {self.path} is closed", code="BR006", location=f"brian2:{self.name}")
+        return self._writer
+
     def _submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         if self._worker is None:
             function(*args, **kwargs)

@@ -171,13 +171,21 @@ def si_factor(units: str) -> tuple[float, str]:
     return float(simplified.magnitude), simplified.dimensionality.string
 
 
+@lru_cache(maxsize=64)
+def _unit_seconds(units: str) -> float:
+    """Return seconds per unit of a time unit string (cached: quantities arithmetic is slow)."""
+    import quantities as pq
+
+    return float(pq.Quantity(1.0, units).rescale("s").magnitude)
+
+
 def _unit_string(quantity) -> str:
     return quantity.dimensionality.string
 
 
 def _seconds(quantity) -> float:
-    """Return a scalar time quantity in seconds."""
-    return float(quantity.rescale("s").magnitude)
+    """Return a scalar time quantity in seconds (through the cached unit factor: rescale() costs milliseconds)."""
+    return float(np.asarray(quantity.magnitude).reshape(-1)[0]) * _unit_seconds(quantity.dimensionality.string)
 
 
 def _sampling_period(signal) -> float:
@@ -324,12 +332,12 @@ class NeoRowWriter:
         self._unflushed = 0
         self._sorted: dict[int, bool] = {}
 
-    def spike_rows(self, train, population: str, index: int, offset: int, lo: int | None = None, hi: int | None = None) -> int:
-        """Write the spikes of one train with ticks in [lo, hi) (all when None), shifted by ``offset`` ticks."""
+    def spike_ticks(self, train, lo: int | None = None, hi: int | None = None) -> np.ndarray:
+        """Return the ticks of one train's spikes, only those in [lo, hi) when a window is given."""
         times = np.asarray(train.magnitude, dtype=np.float64).reshape(-1)
         if not times.size:
-            return 0
-        scale = _seconds(1.0 * train.units) / self.writer.resolution
+            return np.zeros(0, dtype=np.int64)
+        scale = _unit_seconds(train.units.dimensionality.string) / self.writer.resolution
         if lo is not None:
             key = id(train)
             if key not in self._sorted:
@@ -339,9 +347,22 @@ class NeoRowWriter:
         ticks = np.rint(times * scale).astype(np.int64)
         if lo is not None:
             ticks = ticks[(ticks >= lo) & (ticks < hi)]
-        if ticks.size:
-            self.writer.write_spikes(ticks + offset, population, np.full(ticks.size, index, dtype=np.uint32))
-        return int(ticks.size)
+        return ticks
+
+    def spike_rows(
+        self, trains: Iterable[tuple[Any, int]], population: str, offset: int, lo: int | None = None, hi: int | None = None
+    ) -> int:
+        """Write the spikes of (train, neuron index) pairs of one population in one batch, shifted by ``offset``."""
+        ticks, neurons = [], []
+        for train, index in trains:
+            found = self.spike_ticks(train, lo, hi)
+            if found.size:
+                ticks.append(found)
+                neurons.append(np.full(found.size, index, dtype=np.uint32))
+        if not ticks:
+            return 0
+        self.writer.write_spikes(np.concatenate(ticks) + offset, population, np.concatenate(neurons))
+        return sum(t.size for t in ticks)
 
     def state_rows(
         self,
@@ -475,11 +496,15 @@ def convert_blocks(
                     pop.name, variable, unit=entry["unit"], interval=entry["interval"], neurons=sorted(entry["neurons"])
                 )
         for plan in segments:
+            trains: dict[str, list[tuple[Any, int]]] = {}
+            for kind, _info, obj, pop, extra in plan.items:
+                if kind == "spikes":
+                    trains.setdefault(pop.name, []).append((obj, extra))
             for lo, hi in _windows(plan, rows.window_rows):
+                for population, members in trains.items():
+                    rows.rows_written(rows.spike_rows(members, population, plan.offset, lo, hi))
                 for kind, _info, obj, pop, extra in plan.items:
-                    if kind == "spikes":
-                        rows.rows_written(rows.spike_rows(obj, pop.name, extra, plan.offset, lo, hi))
-                    else:
+                    if kind == "states":
                         indices, factor, variable = extra
                         rows.rows_written(rows.state_rows(obj, pop.name, indices, factor, variable, plan.offset, lo, hi))
                 rows.window_done()

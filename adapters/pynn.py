@@ -43,6 +43,12 @@ def _backend_name(sim: Any) -> str:
     return getattr(sim, "__name__", type(sim).__name__)
 
 
+def _pynn_version() -> str:
+    import pyNN
+
+    return str(getattr(pyNN, "__version__", ""))
+
+
 def _weight_unit(projection: Any) -> str:
     """Return PyNN's weight unit for a projection: uS onto conductance-based cells, nA onto current-based ones."""
     return "uS" if getattr(projection.post, "conductance_based", False) else "nA"
@@ -118,7 +124,7 @@ class PynnRecorder:
             time_resolution=self._dt_ms * 1e-3,
             populations=[Population(label, int(pop.size), role=roles.get(label)) for label, pop in members.items()],
             projections=[_describe_projection(p) for p in self.projections],
-            simulator=Software(_backend_name(sim), str(getattr(__import__("pyNN"), "__version__", ""))),
+            simulator=Software(_backend_name(sim), _pynn_version()),
             annotations={"pynn": {"backend": _backend_name(sim), "dt_ms": self._dt_ms, "interval_ms": self.interval}},
             part_rows=_NEVER_FLUSH,
             overwrite=overwrite,
@@ -189,8 +195,8 @@ class PynnRecorder:
         info = block_info(block)
         segment = block.segments[0]
         label = str(pop.label)
-        for train in segment.spiketrains:
-            self.rows.rows_written(self.rows.spike_rows(train, label, train_index(train, info), 0))
+        trains = [(train, train_index(train, info)) for train in segment.spiketrains]
+        self.rows.rows_written(self.rows.spike_rows(trains, label, 0))
         for signal in segment.analogsignals:
             variable = str(signal.name)
             key = (label, variable)

@@ -20,10 +20,11 @@ Blob layouts decoded here (little endian throughout):
 * ``MATRIX``: per sample ``<i4 timestep>`` then one value per recorded neuron of the recording's ``data_type``
   (``S1615`` = signed 16.15 fixed point, value x 2^15).
 
-Rows are read extraction by extraction and region by region; the writer flushes after each extraction, so memory
-holds one extraction at a time. A record split across two extractions is carried over. Times come from the
-timestep words (one tick = one simulation time step); the sampling interval, labels, sizes and units come from the
-tables. ``EIEIO_SPIKES`` (spike source arrays) and ``REWIRES`` are not decoded: they are listed under
+Rows are read extraction by extraction; within one, every region's whole records are indexed by timestep and
+decoded and written in timestep windows of about ``window_rows`` rows, the writer flushing after each window, so
+memory holds one extraction's raw bytes plus one window of rows. A record split across two extractions is carried
+over. Times come from the timestep words (one tick = one simulation time step); the sampling interval, labels,
+sizes and units come from the tables. ``EIEIO_SPIKES`` (spike source arrays) and ``REWIRES`` are not decoded: they are listed under
 ``annotations.spinnaker.skipped`` with a warning.
 """
 
@@ -58,6 +59,7 @@ DATA_TYPES: dict[str, tuple[str, float]] = {
     "UINT8": ("<u1", 1.0),
 }
 SPIKE_TYPES = ("NEURON_SPIKES", "MULTI_SPIKES")
+WINDOW_ROWS = 1_000_000  # rows the writer buffers at most between flushes
 # sPyNNaker unit strings -> (factor to SI, SI unit)
 UNITS: dict[str, tuple[float, str]] = {
     "mV": (1e-3, "V"),
@@ -289,6 +291,7 @@ def convert_database(
     *,
     name: str | None = None,
     overwrite: bool = False,
+    window_rows: int = WINDOW_ROWS,
 ) -> Path:
     """Convert an sPyNNaker recording database into a trace at ``output`` and return the trace path.
 
@@ -358,7 +361,7 @@ def convert_database(
         )
         with writer:
             _declare(writer, recordings, regions, step_ms)
-            _write_rows(connection, writer, recordings, regions, location)
+            _write_rows(connection, writer, recordings, regions, location, window_rows)
         return Path(output)
     finally:
         connection.close()
@@ -375,27 +378,71 @@ def _declare(writer: TraceWriter, recordings: list[Recording], regions: dict[int
         writer.record_states(recording.population, recording.variable, unit=unit, neurons=neurons, interval=interval)
 
 
+@dataclass
+class _Records:
+    """The whole records one region holds in one extraction, with the timestep of each (for windowing)."""
+
+    recording: Recording
+    region: Region
+    where: str
+    timesteps: np.ndarray  # per record (fixed-size layouts) or per spike (MULTI_SPIKES, decoded up front)
+    data: memoryview | None = None  # whole fixed-size records
+    size: int = 0  # bytes per record
+    positions: np.ndarray | None = None  # MULTI_SPIKES: neuron position of each spike
+
+    @property
+    def rows(self) -> int:
+        per_record = len(self.region.neurons) if self.recording.buffered_type == "MATRIX" else 1
+        return len(self.timesteps) * per_record
+
+
+def _record_size(recording: Recording, n_neurons: int) -> int | None:
+    """Return the bytes per record of a fixed-size layout, None for MULTI_SPIKES (variable length)."""
+    if recording.buffered_type == "MATRIX":
+        return 4 + n_neurons * np.dtype(DATA_TYPES[str(recording.data_type)][0]).itemsize
+    if recording.buffered_type == "NEURON_SPIKES":
+        return 4 * (math.ceil(n_neurons / 32) + 1)
+    return None
+
+
+def _split(recording: Recording, region: Region, data: bytes, where: str) -> tuple[_Records, int]:
+    """Index the whole records of ``data``; return them and the bytes they use (the rest waits for the next extraction)."""
+    n = len(region.neurons)
+    size = _record_size(recording, n)
+    if size is None:
+        timesteps, positions, used = decode_multi_spikes(data, n)
+        return _Records(recording, region, where, timesteps, positions=positions), used
+    count = len(data) // size
+    used = count * size
+    stamps = np.frombuffer(data, dtype="<i4", count=used // 4).reshape(count, size // 4)[:, 0].astype(np.int64)
+    return _Records(recording, region, where, stamps, data=memoryview(data)[:used], size=size), used
+
+
 def _write_rows(
     connection: sqlite3.Connection,
     writer: TraceWriter,
     recordings: list[Recording],
     regions: dict[int, list[Region]],
     location: str,
+    window_rows: int,
 ) -> None:
     """Write every region's records extraction by extraction, carrying a record split between two extractions."""
     carry: dict[int, bytes] = {}
     for extraction in _extractions(connection):
+        pending: list[_Records] = []
         for recording in recordings:
             for region in regions[recording.rec_id]:
-                blob = _blob(connection, region.region_id, extraction)
-                where = f"{location}:recording_data region {region.region_id} extraction {extraction}"
-                data = carry.pop(region.region_id, b"") + blob
+                data = carry.pop(region.region_id, b"") + _blob(connection, region.region_id, extraction)
                 if not data or not len(region.neurons):
                     continue
-                used = _write_region(writer, recording, region, data, where)
+                where = f"{location}:recording_data region {region.region_id} extraction {extraction}"
+                records, used = _split(recording, region, data, where)
                 if used < len(data):
                     carry[region.region_id] = data[used:]
-        writer.flush()  # one extraction at a time: later extractions hold later timesteps
+                if len(records.timesteps):
+                    _check_times(records.timesteps, recording, where)
+                    pending.append(records)
+        _write_windows(writer, pending, window_rows)
     for recording in recordings:
         for region in regions[recording.rec_id]:
             left = carry.get(region.region_id)
@@ -408,27 +455,50 @@ def _write_rows(
                 )
 
 
-def _write_region(writer: TraceWriter, recording: Recording, region: Region, data: bytes, where: str) -> int:
+def _write_windows(writer: TraceWriter, pending: list[_Records], window_rows: int) -> None:
+    """Write one extraction's records in timestep windows of about ``window_rows`` rows, flushing after each.
+
+    Regions interleave in time, so writing them one after another would break the tables' time order across
+    parts; windows over all regions keep it while the writer buffers only one window.
+    """
+    if not pending:
+        return
+    total = sum(p.rows for p in pending)
+    ordered = all(np.all(p.timesteps[1:] >= p.timesteps[:-1]) for p in pending)
+    count = max(1, math.ceil(total / window_rows)) if ordered else 1
+    first = min(int(p.timesteps.min()) for p in pending)
+    last = max(int(p.timesteps.max()) for p in pending) + 1
+    bounds = np.unique(np.linspace(first, last, count + 1).round().astype(np.int64))
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        for records in pending:
+            a, b = np.searchsorted(records.timesteps, [lo, hi]) if count > 1 else (0, len(records.timesteps))
+            if b > a:
+                _write_region(writer, records, int(a), int(b))
+        writer.flush()  # later windows (and extractions) hold later timesteps
+
+
+def _write_region(writer: TraceWriter, records: _Records, a: int, b: int) -> None:
+    """Decode records ``a``..``b`` of one region (or its spikes a..b for MULTI_SPIKES) and write them."""
+    recording, region = records.recording, records.region
     n = len(region.neurons)
+    if records.positions is not None:
+        writer.write_spikes(records.timesteps[a:b], recording.population, region.neurons[records.positions[a:b]])
+        return
+    chunk = records.data[a * records.size : b * records.size]
     if recording.buffered_type == "MATRIX":
-        timesteps, values, used = decode_matrix(data, n, str(recording.data_type))
-        if len(timesteps):
-            _check_times(timesteps, recording, where)
-            factor = UNITS.get(recording.units, (1.0, ""))[0]
-            writer.write_states(
-                np.repeat(timesteps, n),
-                recording.population,
-                np.tile(region.neurons, len(timesteps)),
-                recording.variable,
-                (values * factor).reshape(-1),
-            )
-        return used
-    decoder = decode_neuron_spikes if recording.buffered_type == "NEURON_SPIKES" else decode_multi_spikes
-    timesteps, positions, used = decoder(data, n)
+        timesteps, values, _ = decode_matrix(chunk, n, str(recording.data_type))
+        factor = UNITS.get(recording.units, (1.0, ""))[0]
+        writer.write_states(
+            np.repeat(timesteps, n),
+            recording.population,
+            np.tile(region.neurons, len(timesteps)),
+            recording.variable,
+            (values * factor).reshape(-1),
+        )
+        return
+    timesteps, positions, _ = decode_neuron_spikes(chunk, n)
     if len(timesteps):
-        _check_times(timesteps, recording, where)
         writer.write_spikes(timesteps, recording.population, region.neurons[positions])
-    return used
 
 
 def _check_times(timesteps: np.ndarray, recording: Recording, where: str) -> None:

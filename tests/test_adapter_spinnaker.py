@@ -127,6 +127,14 @@ def test_spynnakers_neo_blocks_convert_to_the_same_rows(spinnaker, tmp_path):
         assert ours.sort(order).equals(theirs.sort(order)), f"{table} differ between the Neo and database routes"
 
 
+def test_small_windows_write_many_time_ordered_parts_with_the_same_rows(spinnaker, tmp_path):
+    trace = assert_valid(convert_database(spinnaker["database"], tmp_path / "windows.trace", window_rows=40))
+    direct = snntrace.open_trace(spinnaker["trace"])
+    assert len(trace.parts("states")) > 4
+    for table, order in (("spikes", ["t", "population", "neuron"]), ("states", ["t", "population", "neuron"])):
+        assert trace.table(table).collect().sort(order).equals(direct.table(table).collect().sort(order))
+
+
 def test_bitfield_and_matrix_decoders_round_trip_packed_records():
     rng = np.random.default_rng(3)
     n = 40  # two bitfield words, eight padding bits
