@@ -70,7 +70,7 @@ def bench_brian2(neurons: int, n_samples: int) -> dict:
     from snntrace.sim.config import SimConfig
 
     c = SimConfig(neurons=(neurons,)).validate()
-    images, events = samples(n_samples + 1)
+    _, events = samples(n_samples + 1)
     period = (PRESENTATION_MS + REST_MS) * b2.ms
     times = np.concatenate([ev_t + k * (PRESENTATION_MS + REST_MS) for k, (ev_t, _) in enumerate(events)])
     lines = np.concatenate([ev_i for _, ev_i in events])

@@ -69,10 +69,12 @@ def summarise(results: dict) -> str:
     runs = results["runs"]
     setup = results["setup"]
     lines = [
-        f"Data: {setup['dataset_name']}, {setup['train_samples']} training / {setup['test_samples']} test images, 1 epoch, "
-        f"{setup['batches']} batches, alpha {setup['alpha']}, beta {setup['beta']}, theta_max {setup.get('theta_max', 0.3)}, "
-        f"static threshold {setup['static_threshold']}; "
-        f"mean ± std over seeds {sorted({r['seed'] for r in runs})}. Firing rate: mean output-neuron rate (Hz) over the test pass.",
+        (
+            f"Data: {setup['dataset_name']}, {setup['train_samples']} training / {setup['test_samples']} test images, 1 epoch, "
+            f"{setup['batches']} batches, alpha {setup['alpha']}, beta {setup['beta']}, theta_max {setup.get('theta_max', 0.3)}, "
+            f"static threshold {setup['static_threshold']}; "
+            f"mean ± std over seeds {sorted({r['seed'] for r in runs})}. Firing rate: mean output-neuron rate (Hz) over the test pass."
+        ),
         "",
         "| neurons | strategy | runs | accuracy (%) | compression (%) | firing rate (Hz) | final threshold |",
         "|---|---|---|---|---|---|---|",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -19,7 +21,7 @@ def test_pp_thresholds_follow_t_next_equals_t_plus_alpha_times_remaining_over_be
     compressor = Compressor("pp", alpha=0.07, theta_max=1.0)
     results = [compressor.step(weights, mask) for _ in range(8)]
     assert results[0].threshold == pytest.approx(0.07)  # T_0 = 0 and Cr_0 / C_0 = 1
-    for previous, current in zip(results, results[1:]):
+    for previous, current in itertools.pairwise(results):
         assert current.threshold == pytest.approx(previous.threshold + 0.07 * previous.remaining / previous.before, abs=1e-15)
         assert current.before == previous.remaining
     # uniform weights: what remains after pruning at T is about (1 - T) of the synapses

@@ -77,8 +77,8 @@ def test_stdp_potentiates_recent_inputs_and_depresses_the_others_with_soft_bound
     # input 1 at t=0 (60 ms before the post spike: outside the window), input 0 at t=20 (inside), input 3 makes it fire
     out_t, out_n, _ = run(state, [0.0, 20.0, 60.0], [1, 0, 3], 60.0, p, learn=True)
     assert out_n.tolist() == [0] and out_t.tolist() == [60.0]
-    potentiate = lambda w: min(w + 0.01 * math.exp(-1.5 * w), 1.0)  # noqa: E731
-    depress = lambda w: max(w - 0.005 * math.exp(-2.5 * (1 - w)), 0.0)  # noqa: E731
+    potentiate = lambda w: min(w + 0.01 * math.exp(-1.5 * w), 1.0)
+    depress = lambda w: max(w - 0.005 * math.exp(-2.5 * (1 - w)), 0.0)
     expected = [potentiate(0.4), depress(0.7), depress(0.2), potentiate(0.9), 0.0]
     np.testing.assert_allclose(state.weights[:, 0], expected, rtol=1e-12)
     assert state.clock[1] == 4, "the pruned synapse is not updated"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -17,10 +18,10 @@ from snntrace.sim.simulation import Simulation
 from snntrace.testing import assert_valid_trace
 
 SPEC = Path(snntrace.__file__).resolve().parent.parent / "spec" / "schemas" / "events"
-SMALL = dict(
-    neurons=(12,), train_samples=60, test_samples=20, eval_samples=10, batches=3, compression="pp-dswr",
-    alpha=0.1, input_every=10, v_every=5, v_neurons=4, activity_every=20, seed=7,
-)
+SMALL = {
+    "neurons": (12,), "train_samples": 60, "test_samples": 20, "eval_samples": 10, "batches": 3, "compression": "pp-dswr",
+    "alpha": 0.1, "input_every": 10, "v_every": 5, "v_neurons": 4, "activity_every": 20, "seed": 7,
+}
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +142,7 @@ def test_prune_and_reinforce_events_follow_their_schemas_and_the_pp_recurrence(t
             jsonschema.validate(json.loads(payload), schema)
     prunes = [json.loads(p) for p in events.filter(pl.col("kind") == "prune")["payload"]]
     assert prunes[0]["threshold"] == pytest.approx(0.1)
-    for previous, current in zip(prunes, prunes[1:]):
+    for previous, current in itertools.pairwise(prunes):
         assert current["threshold"] == pytest.approx(previous["threshold"] + 0.1 * previous["remaining"] / previous["before"])
     assert metric(trace, "threshold")["value"].to_list() == pytest.approx([p["threshold"] for p in prunes])
 

@@ -133,7 +133,7 @@ class SimConfig:
         return self
 
 
-def parse_neurons(value: int | float | str) -> tuple[int, ...]:
+def parse_neurons(value: float | str) -> tuple[int, ...]:
     """Parse layer sizes given as ``100`` or ``"400,100"``."""
     try:
         if isinstance(value, str):

@@ -6,6 +6,7 @@ Rows are gathered per table as numpy arrays and handed to the writer in one call
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,7 @@ def layer_names(config: SimConfig) -> list[str]:
 def projection_names(config: SimConfig) -> list[str]:
     """Return the names of the trained projections, input side first."""
     pops = ["input", *layer_names(config)]
-    return [f"{a}->{b}" for a, b in zip(pops, pops[1:])]
+    return [f"{a}->{b}" for a, b in itertools.pairwise(pops)]
 
 
 class Recorder:

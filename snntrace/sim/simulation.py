@@ -215,7 +215,7 @@ class Simulation:
                             rec.metric("threshold", thresholds[k], self.t, step, offset=1, projection=k)
                         rec.metric("firing_rate", rates[k], self.t, step, offset=1, population=names[k])
                     if last_of_epoch:
-                        rec.event("epoch_end", self.t, {"epoch": epoch, "samples": int(len(order))}, offset=1)
+                        rec.event("epoch_end", self.t, {"epoch": epoch, "samples": len(order)}, offset=1)
                     rec.flush()
         train_seconds = time.perf_counter() - started
         accuracy, test_rates = self._test(progress)
@@ -267,6 +267,6 @@ class Simulation:
         rec.metric("test_accuracy", accuracy, self.t, step)
         for k, name in enumerate(names):
             rec.metric("test_firing_rate", rates[k], self.t, step, population=name)
-        rec.event("test_end", self.t, {"samples": int(len(labels)), "accuracy": accuracy, "started": int(rec.ticks(t_start))})
+        rec.event("test_end", self.t, {"samples": len(labels), "accuracy": accuracy, "started": int(rec.ticks(t_start))})
         rec.advance(self.t)
         return accuracy, rates
