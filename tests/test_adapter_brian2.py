@@ -136,6 +136,8 @@ def test_labelled_inputs_become_samples_the_report_can_group_by_class(tmp_path):
                 b2.run(20 * ms)
             inputs.rates = 0 * Hz
             b2.run(5 * ms)  # rest between samples
+            recorder.write_metric("accuracy", (index + 1) / 10, step=index)
+        recorder.write_event("epoch_end", {"epoch": 0, "samples": len(labels)})
         recorder.mark_sample(99, None, start=0 * ms, duration=5 * ms, split="probe")
 
     trace = adapter_checks.assert_valid(tmp_path / "bars.trace")
@@ -146,6 +148,10 @@ def test_labelled_inputs_become_samples_the_report_can_group_by_class(tmp_path):
     assert samples.filter(pl.col("index") < 99)["split"].to_list() == ["train"] * 4 + ["test"] * 2
     assert samples.filter(pl.col("index") == 99)["label"].to_list() == [None]
     assert trace.manifest["dataset"]["classes"] == ["left", "middle", "right"]
+    metrics = trace.metrics.collect()
+    assert metrics["step"].to_list() == list(range(6)) and metrics["t"].to_list() == [250 * (i + 1) for i in range(6)]
+    events = trace.events.collect()
+    assert events["kind"].to_list() == ["epoch_end"] and events["t"].to_list() == [1500]
     assert [p["role"] for p in trace.manifest["populations"]] == ["input", "output"]
     # Input neurons of the presented class fire during its window, the others stay silent.
     spikes = trace.spikes.filter(pl.col("population") == 0).collect()
