@@ -186,8 +186,6 @@ class NengoRecorder:
         part_rows: dict[str, int] | None = None,
         overwrite: bool = False,
     ):
-        if sim.closed:
-            raise NengoAdapterError("the simulator is closed; record before closing it", code="NG006")
         if int(chunk_steps) < 1:
             raise NengoAdapterError(f"chunk_steps must be at least 1, got {chunk_steps!r}", code="NG006")
         self.sim = sim
@@ -423,6 +421,10 @@ class NengoRecorder:
         """Simulate ``steps`` steps in chunks of ``chunk_steps``, converting and clearing the probes after each."""
         if int(steps) < 0:
             raise NengoAdapterError(f"cannot run a negative number of steps ({steps})", code="NG006")
+        if self.sim.closed:
+            raise NengoAdapterError(
+                "the simulator is closed; it can only be converted (convert_simulator)", code="NG006"
+            )
         remaining = int(steps)
         self.record()  # whatever ran before this call
         while remaining > 0:
@@ -449,7 +451,7 @@ class NengoRecorder:
 
 
 def convert_simulator(sim: nengo.Simulator, path: str | os.PathLike, **options: Any) -> None:
-    """Write the probe data a finished (still open) ``Simulator`` holds as a trace, leaving the simulator unchanged."""
+    """Write the probe data a finished (open or closed) ``Simulator`` holds as a trace, leaving it unchanged."""
     with NengoRecorder(sim, path, **options) as recorder:
         recorder.record(clear=False)
 

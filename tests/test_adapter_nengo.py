@@ -369,3 +369,17 @@ def test_bad_recorder_arguments_raise_coded_errors(tmp_path, options, code):
     with nengo.Simulator(net, progress_bar=False) as sim, pytest.raises(NengoAdapterError) as raised:
         NengoRecorder(sim, tmp_path / "t.trace", **options)
     assert raised.value.code == code
+
+
+def test_a_closed_simulator_converts_post_hoc_but_cannot_run(tmp_path):
+    net, probe = _small_network(sample_every=None)
+    with nengo.Simulator(net, progress_bar=False) as sim:
+        sim.run_steps(30)
+    data = np.array(sim.data[probe])  # Nengo keeps probe data after close, the usual place users read it
+    convert_simulator(sim, tmp_path / "t.trace")
+    steps, neurons = np.nonzero(np.rint(data * DT))
+    assert len(steps) > 0
+    assert_spikes_equal(assert_valid(tmp_path / "t.trace"), "ensemble0", steps + 1, neurons)
+    with pytest.raises(NengoAdapterError) as raised, NengoRecorder(sim, tmp_path / "more.trace") as recorder:
+        recorder.run_steps(10)
+    assert raised.value.code == "NG006"
