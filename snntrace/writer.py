@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,7 @@ class TraceWriter:
         self._last_time: dict[str, int] = {}
         self._max_tick = int(duration)
         self._closed = False
+        self._holds = 0
         self._lock_fd: int | None = None
         self._open_directory(overwrite)
 
@@ -436,8 +438,26 @@ class TraceWriter:
             return
         self._buffers[table].append(batch)
         self._buffered_rows[table] += batch.num_rows
-        if self._buffered_rows[table] >= self._part_rows[table]:
+        if not self._holds and self._buffered_rows[table] >= self._part_rows[table]:
             self._flush_table(table)
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[TraceWriter]:
+        """Hold automatic part flushes while a producer writes one chunk of time in several calls.
+
+        Rows of one chunk may come population by population, each starting back at the chunk's first tick; a part
+        flushed in between would put later rows before earlier ones. Inside ``with writer.batch():`` parts are
+        only written when the outermost block ends, so memory is bounded by one chunk.
+        """
+        self._holds += 1
+        try:
+            yield self
+        finally:
+            self._holds -= 1
+        if not self._holds:
+            for table in TABLES:
+                if self._buffered_rows[table] >= self._part_rows[table]:
+                    self._flush_table(table)
 
     def flush(self) -> None:
         """Write every buffered row as parts now (a crash after this loses nothing written so far)."""

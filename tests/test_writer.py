@@ -117,3 +117,21 @@ def test_every_table_round_trips(tmp_path):
 def test_seconds_convert_to_ticks_by_rounding(tmp_path):
     with make_writer(tmp_path / "a") as w:
         assert w.to_ticks([0.0004, 0.0016, 1.0]).tolist() == [0, 2, 1000]
+
+
+def test_a_batch_holds_part_flushes_so_populations_of_one_chunk_may_interleave(tmp_path):
+    with make_writer(tmp_path / "a", part_rows={"spikes": 3}) as w:
+        for start in (0, 10):
+            with w.batch():
+                w.write_spikes(np.arange(start, start + 5), "out", 0)
+                w.write_spikes(np.arange(start, start + 5), "input", 1)
+    trace = st.open_trace(tmp_path / "a")
+    assert len(trace.parts("spikes")) == 2
+    assert trace.spikes.collect()["t"].to_list() == sorted(list(range(5)) * 2 + list(range(10, 15)) * 2)
+
+
+def test_without_a_batch_interleaved_populations_across_a_flush_are_refused(tmp_path):
+    with pytest.raises(st.TraceWriteError) as info, make_writer(tmp_path / "a", part_rows={"spikes": 3}) as w:
+        w.write_spikes(np.arange(5), "out", 0)
+        w.write_spikes(np.arange(5), "input", 1)
+    assert info.value.code == "WR004"
