@@ -172,7 +172,7 @@ def si_factor(units: str) -> tuple[float, str]:
 
 
 @lru_cache(maxsize=64)
-def _unit_seconds(units: str) -> float:
+def seconds_per_unit(units: str) -> float:
     """Return seconds per unit of a time unit string (cached: quantities arithmetic is slow)."""
     import quantities as pq
 
@@ -185,7 +185,7 @@ def _unit_string(quantity) -> str:
 
 def _seconds(quantity) -> float:
     """Return a scalar time quantity in seconds (through the cached unit factor: rescale() costs milliseconds)."""
-    return float(np.asarray(quantity.magnitude).reshape(-1)[0]) * _unit_seconds(quantity.dimensionality.string)
+    return float(np.asarray(quantity.magnitude).reshape(-1)[0]) * seconds_per_unit(quantity.dimensionality.string)
 
 
 def _sampling_period(signal) -> float:
@@ -337,7 +337,7 @@ class NeoRowWriter:
         times = np.asarray(train.magnitude, dtype=np.float64).reshape(-1)
         if not times.size:
             return np.zeros(0, dtype=np.int64)
-        scale = _unit_seconds(train.units.dimensionality.string) / self.writer.resolution
+        scale = seconds_per_unit(train.units.dimensionality.string) / self.writer.resolution
         if lo is not None:
             key = id(train)
             if key not in self._sorted:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from snntrace.adapters.neo import NeoRowWriter, block_info, si_factor, signal_indices, train_index
+from snntrace.adapters.neo import NeoRowWriter, block_info, seconds_per_unit, si_factor, signal_indices, train_index
 from snntrace.errors import SnntraceError
 from snntrace.model import Population, Projection, Software
 from snntrace.writer import TraceWriter
@@ -195,8 +195,7 @@ class PynnRecorder:
         info = block_info(block)
         segment = block.segments[0]
         label = str(pop.label)
-        trains = [(train, train_index(train, info)) for train in segment.spiketrains]
-        self.rows.rows_written(self.rows.spike_rows(trains, label, 0))
+        self.rows.rows_written(self._spike_rows(pop, segment, info, label))
         for signal in segment.analogsignals:
             variable = str(signal.name)
             key = (label, variable)
@@ -208,6 +207,26 @@ class PynnRecorder:
             if signal.shape[0]:
                 last = (float(signal.t_start.rescale("s")) + (signal.shape[0] - 1) * float(signal.sampling_period.rescale("s")))
                 self._last_sample[key] = int(round(last / self.writer.resolution))
+
+    def _spike_rows(self, pop: Any, segment: Any, info: Any, label: str) -> int:
+        """Write a chunk's spikes from Neo's multiplexed (ids, times) arrays; building SpikeTrains costs ~1 ms each."""
+        trains = segment.spiketrains
+        multiplexed = getattr(trains, "multiplexed", None)
+        if multiplexed is not None:
+            ids, times = multiplexed
+            ids = np.asarray(ids, dtype=np.int64)
+            if not ids.size:
+                return 0
+            try:
+                neurons = np.atleast_1d(np.asarray(pop.id_to_index(ids), dtype=np.int64))
+            except (IndexError, ValueError):
+                neurons = None  # ids are positions, not PyNN ids: fall back to the trains' annotations
+            if neurons is not None and neurons.shape == ids.shape:
+                scale = seconds_per_unit(times.dimensionality.string) / self.writer.resolution
+                ticks = np.rint(np.asarray(times.magnitude, dtype=np.float64) * scale)
+                self.writer.write_spikes(ticks.astype(np.int64), label, neurons)
+                return int(ids.size)
+        return self.rows.spike_rows([(train, train_index(train, info)) for train in trains], label, 0)
 
     @staticmethod
     def _repair_spike_monitor(pop: Any) -> None:
