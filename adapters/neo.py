@@ -26,6 +26,7 @@ boundaries, which keeps every table in time order across populations.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -266,7 +267,7 @@ def _plan(blocks: Sequence, infos: Sequence[BlockInfo], resolution: float) -> tu
         return plan
 
     def ticks(seconds: float) -> int:
-        return int(round(seconds / resolution))
+        return round(seconds / resolution)
 
     for block, info in zip(blocks, infos):
         for position, segment in enumerate(block.segments):
@@ -299,7 +300,7 @@ def _plan(blocks: Sequence, infos: Sequence[BlockInfo], resolution: float) -> tu
                 pop.size = max(pop.size, int(indices.max()) + 1 if len(indices) else 0)
                 factor, unit = si_factor(_unit_string(signal.units))
                 variable = str(signal.name or "signal")
-                interval = max(1, int(round(_sampling_period(signal) / resolution)))
+                interval = max(1, round(_sampling_period(signal) / resolution))
                 entry = pop.states.setdefault(variable, {"unit": unit, "interval": interval, "neurons": set()})
                 entry["neurons"].update(int(i) for i in indices)
                 plan.items.append(("states", info, signal, pop, (indices, factor, variable)))
@@ -424,7 +425,7 @@ def _windows(plan: _SegmentPlan, window_rows: int) -> Iterator[tuple[int, int]]:
     """Yield [lo, hi) tick windows covering a segment, about ``window_rows`` rows each."""
     count = max(1, math.ceil(plan.rows / window_rows))
     bounds = np.unique(np.linspace(plan.start, plan.stop + 1, count + 1).round().astype(np.int64))
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in itertools.pairwise(bounds):
         yield int(lo), int(hi)
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from snntrace.adapters.neo import NeoRowWriter, block_info, seconds_per_unit, si_factor, signal_indices, train_index
+
 from snntrace.errors import SnntraceError
 from snntrace.model import Population, Projection, Software
 from snntrace.writer import TraceWriter
@@ -64,7 +64,7 @@ def _describe_projection(projection: Any) -> Projection:
         name=str(projection.label),
         pre=str(projection.pre.label),
         post=str(projection.post.label),
-        synapses=int(len(projection)),
+        synapses=len(projection),
         plastic=plastic,
         learning_rule=rule,
     )
@@ -149,7 +149,7 @@ class PynnRecorder:
                 if variable.location is not None:
                     continue  # multi-compartment locations are not mapped
                 _, unit = si_factor(str(pop.find_units(variable)).replace("unknown", "dimensionless"))
-                interval = int(round(float(pop.recorder.sampling_interval) / self._dt_ms))
+                interval = round(float(pop.recorder.sampling_interval) / self._dt_ms)
                 neurons = sorted(int(i) for i in pop.id_to_index(sorted(ids)))
                 self.writer.record_states(label, variable.name, unit=unit, neurons=neurons, interval=max(1, interval))
         for proj in self.projections:
@@ -176,7 +176,7 @@ class PynnRecorder:
             for pop in self.populations:
                 self._flush_population(pop)
             self._last_flush = t
-            self.writer.advance(int(round(t / self._dt_ms)))
+            self.writer.advance(round(t / self._dt_ms))
         if self.projections and t + 1e-9 >= self._next_weights:
             self._snapshot_weights(t)
             self._next_weights = t + self.weight_interval
@@ -206,7 +206,7 @@ class PynnRecorder:
             )
             if signal.shape[0]:
                 last = (float(signal.t_start.rescale("s")) + (signal.shape[0] - 1) * float(signal.sampling_period.rescale("s")))
-                self._last_sample[key] = int(round(last / self.writer.resolution))
+                self._last_sample[key] = round(last / self.writer.resolution)
 
     def _spike_rows(self, pop: Any, segment: Any, info: Any, label: str) -> int:
         """Write a chunk's spikes from Neo's multiplexed (ids, times) arrays; building SpikeTrains costs ~1 ms each."""
@@ -240,7 +240,7 @@ class PynnRecorder:
             variables["N"].set_value(0)
 
     def _snapshot_weights(self, t: float) -> None:
-        tick = int(round(t / self._dt_ms))
+        tick = round(t / self._dt_ms)
         for proj in self.projections:
             label = str(proj.label)
             data = np.asarray(proj.get("weight", format="list", with_address=True), dtype=np.float64).reshape(-1, 3)
@@ -268,7 +268,7 @@ class PynnRecorder:
             self.writer.close(complete=complete)
         return self.writer.path
 
-    def __enter__(self) -> PynnRecorder:
+    def __enter__(self) -> PynnRecorder:  # noqa: PYI034 - Self needs Python 3.11
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

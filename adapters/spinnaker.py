@@ -30,6 +30,7 @@ sizes and units come from the tables. ``EIEIO_SPIKES`` (spike source arrays) and
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -355,7 +356,7 @@ def convert_database(
             populations=populations,
             simulator=_simulator(simulator),
             annotations=annotations,
-            duration=int(round(t_stop_ms / step_ms)) if t_stop_ms else 0,
+            duration=round(t_stop_ms / step_ms) if t_stop_ms else 0,
             part_rows={"spikes": 1 << 62, "states": 1 << 62},
             overwrite=overwrite,
         )
@@ -374,7 +375,7 @@ def _declare(writer: TraceWriter, recordings: list[Recording], regions: dict[int
             continue
         unit = UNITS.get(recording.units, (1.0, recording.units or "1"))[1]
         neurons = sorted({int(n) for region in regions[recording.rec_id] for n in region.neurons})
-        interval = max(1, int(round(recording.sampling_interval_ms / step_ms)))
+        interval = max(1, round(recording.sampling_interval_ms / step_ms))
         writer.record_states(recording.population, recording.variable, unit=unit, neurons=neurons, interval=interval)
 
 
@@ -469,7 +470,7 @@ def _write_windows(writer: TraceWriter, pending: list[_Records], window_rows: in
     first = min(int(p.timesteps.min()) for p in pending)
     last = max(int(p.timesteps.max()) for p in pending) + 1
     bounds = np.unique(np.linspace(first, last, count + 1).round().astype(np.int64))
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in itertools.pairwise(bounds):
         for records in pending:
             a, b = np.searchsorted(records.timesteps, [lo, hi]) if count > 1 else (0, len(records.timesteps))
             if b > a:

@@ -72,7 +72,6 @@ def pynn_like_blocks(n_neurons: int, n_recorded: int, duration_ms: float, rate_h
 def neo_child(mode: str, n_neurons: int, n_recorded: int, duration_ms: float, workdir: str) -> dict:
     """Build the blocks, then either pickle them (baseline) or convert them; report time and RSS growth."""
     import neo
-
     from snntrace.adapters.neo import convert_blocks
 
     block, nbytes = pynn_like_blocks(n_neurons, n_recorded, duration_ms)
@@ -132,9 +131,8 @@ def scaled_database(path: Path, n_neurons: int, steps: int, seed: int = 1) -> No
 
 def spinnaker_child(mode: str, database: str, workdir: str) -> dict:
     """Read the scaled database with sPyNNaker (baseline) or convert it with snntrace; report time and RSS."""
-    from spynnaker.pyNN.utilities.neo_buffer_database import NeoBufferDatabase
-
     from snntrace.adapters.spinnaker import convert_database
+    from spynnaker.pyNN.utilities.neo_buffer_database import NeoBufferDatabase
 
     _warm_up(workdir)
     before = _rss_mb()
@@ -152,7 +150,6 @@ def live_child(mode: str, duration_ms: float, workdir: str) -> dict:
     """Run a pyNN.brian2 E/I network, recorded live or with get_data() at the end; report time and peak RSS."""
     import brian2
     import pyNN.brian2 as sim
-
     from snntrace.adapters.pynn import PynnRecorder
 
     brian2.prefs.codegen.target = "numpy"

@@ -13,9 +13,9 @@ import sys
 from pathlib import Path
 
 import brian2
+from snntrace.adapters.pynn import PynnRecorder
 
 import snntrace
-from snntrace.adapters.pynn import PynnRecorder
 
 
 def main(out: Path) -> Path:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import snntrace
 from snntrace.adapters.spinnaker import convert_database, iter_databases
+
+import snntrace
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "data" / "spinnaker" / "fixture.sqlite3"
 

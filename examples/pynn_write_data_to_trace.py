@@ -14,9 +14,9 @@ from pathlib import Path
 
 import brian2
 import numpy as np
+from snntrace.adapters.neo import convert_file
 
 import snntrace
-from snntrace.adapters.neo import convert_file
 
 
 def main(out: Path) -> Path:

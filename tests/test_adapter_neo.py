@@ -14,9 +14,9 @@ import quantities as pq
 from _pynn_fixtures import DT, GSYN_INTERVAL, N_EXC, N_INH, N_INPUT, brian2_numpy, build_network
 from adapter_checks import assert_report_renders, assert_spikes_equal, assert_valid
 from click.testing import CliRunner
+from snntrace.adapters.neo import NeoConversionError, block_info, convert_blocks, convert_file, read_blocks, si_factor
 
 import snntrace
-from snntrace.adapters.neo import NeoConversionError, block_info, convert_blocks, convert_file, read_blocks, si_factor
 from snntrace.cli import cli
 
 pytestmark = pytest.mark.simulator
@@ -79,7 +79,7 @@ def _expected_states(block, offsets, variable):
         for signal in segment.analogsignals:
             if signal.name != variable:
                 continue
-            factor, unit = si_factor(signal.units.dimensionality.string)
+            _factor, unit = si_factor(signal.units.dimensionality.string)
             si = signal.rescale({"V": "V", "S": "S"}[unit]).magnitude
             ticks = np.rint(signal.times.rescale("s").magnitude / RESOLUTION).astype(np.int64) + offset
             channels = np.asarray(signal.array_annotations["channel_index"])

@@ -8,9 +8,9 @@ import polars as pl
 import pytest
 from _pynn_fixtures import DT, N_EXC, N_INH, N_INPUT, brian2_numpy, build_network
 from adapter_checks import assert_report_renders, assert_spikes_equal, assert_valid, assert_weights_equal
+from snntrace.adapters.pynn import PynnRecorder, PynnRecorderError
 
 import snntrace
-from snntrace.adapters.pynn import PynnRecorder, PynnRecorderError
 
 pytestmark = pytest.mark.simulator
 

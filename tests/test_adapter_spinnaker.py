@@ -13,8 +13,6 @@ import polars as pl
 import pytest
 from adapter_checks import assert_report_renders, assert_spikes_equal, assert_valid
 from click.testing import CliRunner
-
-import snntrace
 from snntrace.adapters.spinnaker import (
     SpinnakerDatabaseError,
     convert_blocks,
@@ -25,6 +23,8 @@ from snntrace.adapters.spinnaker import (
     iter_databases,
     parse_neurons,
 )
+
+import snntrace
 from snntrace.cli import cli
 
 pytestmark = pytest.mark.simulator
