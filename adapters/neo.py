@@ -269,7 +269,16 @@ def _plan(blocks: Sequence, infos: Sequence[BlockInfo], resolution: float) -> tu
     def ticks(seconds: float) -> int:
         return round(seconds / resolution)
 
-    for block, info in zip(blocks, infos):
+    seen: dict[str, int] = {}
+    for number, (block, info) in enumerate(zip(blocks, infos)):
+        if info.label is not None and info.size is not None:
+            if info.label in seen:
+                raise NeoConversionError(
+                    f"population {info.label!r} is in blocks {seen[info.label]} and {number}; pass each population's "
+                    "block once (the same population read from two files would be written twice)",
+                    code="NE005",
+                )
+            seen[info.label] = number
         for position, segment in enumerate(block.segments):
             while len(segments) <= position:
                 segments.append(_SegmentPlan(len(segments), segment.name, start=1 << 62, stop=0))

@@ -239,6 +239,13 @@ def test_empty_blocks_and_unreadable_files_are_coded_errors(tmp_path):
         convert_blocks([pickle], tmp_path / "wrong.trace")
 
 
+def test_the_same_population_from_two_files_is_refused_not_written_twice(pynn_run, tmp_path):
+    files = [pynn_run["files"]["pkl"][1], pynn_run["files"]["nix"][1]]  # exc twice
+    with pytest.raises(NeoConversionError) as error:
+        convert_file(files, tmp_path / "twice.trace")
+    assert error.value.code == "NE005" and "'exc'" in error.value.message
+
+
 def test_cli_converts_write_data_files_and_refuses_to_overwrite_without_force(pynn_run, tmp_path):
     runner = CliRunner()
     files = [str(p) for p in pynn_run["files"]["pkl"]]
