@@ -14,6 +14,7 @@ from typing import Any
 import brian2
 import numpy as np
 from brian2 import NeuronGroup, PoissonGroup, SpikeGeneratorGroup, Synapses, get_device, get_unit, prefs, second
+from brian2.core.namespace import DEFAULT_CONSTANTS, DEFAULT_UNITS
 from brian2.core.spikesource import SpikeSource
 from brian2.core.variables import Constant
 from brian2.devices.device import RuntimeDevice
@@ -113,7 +114,8 @@ def _parameters(group: Any, code: list[str], run_namespace: dict[str, Any] | Non
     identifiers = set(group.equations.identifiers) if getattr(group, "equations", None) is not None else set()
     for text in code:
         identifiers |= get_identifiers(text)
-    identifiers -= set(group.variables)
+    # Unit names (mV, ms...) and Brian's constants (pi, e) are not parameters of the model.
+    identifiers -= set(group.variables) | set(DEFAULT_UNITS) | set(DEFAULT_CONSTANTS)
     parameters: dict[str, Any] = {}
     for name in sorted(identifiers):
         try:
