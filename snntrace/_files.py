@@ -25,8 +25,11 @@ def part_sequence(name: str) -> int | None:
 
 
 def list_parts(table_dir: Path) -> list[Path]:
-    """Return the complete parts of a table folder in sequence order (temporary files are skipped)."""
-    if not table_dir.is_dir():
+    """Return the complete parts of a table folder in sequence order (temporary files are skipped).
+
+    A table folder that is a symlink is not followed, nor is a part that is one: nothing outside the trace is read.
+    """
+    if table_dir.is_symlink() or not table_dir.is_dir():
         return []
     found = []
     for entry in os.scandir(table_dir):
