@@ -177,6 +177,8 @@ class TraceWriter:
             raise TraceLockedError(f"another writer is writing {self.path}", location=str(self.path)) from exc
         if overwrite:
             for table in TABLES:
+                if (self.path / table).is_symlink():  # rmtree refuses symlinks: unlink, never write through one
+                    (self.path / table).unlink()
                 shutil.rmtree(self.path / table, ignore_errors=True)
         self._write_manifest()
 
