@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from snntrace._files import list_parts
-from snntrace.errors import ManifestError, TraceNotFoundError
+from snntrace.errors import ManifestError, TraceNotFoundError, TraceReadError
 from snntrace.format import MANIFEST_FILE, TABLES, arrow_schema
 
 _MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -26,6 +27,8 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
         raise TraceNotFoundError(f"{root} is not a directory; a trace is a directory holding {MANIFEST_FILE}", location=str(root))
     if not manifest_path.is_file():
         raise TraceNotFoundError(f"{root} holds no {MANIFEST_FILE}; is it an snntrace trace?", location=str(manifest_path))
+    if manifest_path.is_symlink():
+        raise ManifestError(f"{MANIFEST_FILE} is a symlink; a trace's files must be inside its directory", code="MF002", location=str(manifest_path))
     if manifest_path.stat().st_size > _MAX_MANIFEST_BYTES:
         raise ManifestError(f"{MANIFEST_FILE} is larger than {_MAX_MANIFEST_BYTES} bytes", code="MF002", location=str(manifest_path))
     try:
@@ -51,6 +54,31 @@ def polars_schema(table: str) -> dict[str, pl.DataType]:
     """Return the Polars schema of every spec column of ``table`` (optional ones included)."""
     frame = pl.from_arrow(arrow_schema(table).empty_table())
     return dict(frame.schema)
+
+
+@functools.lru_cache(maxsize=4096)
+def _part_schema(path: str, mtime_ns: int, size: int) -> dict[str, pl.DataType] | str:
+    """Return a part's column types as Polars reads them, or why its footer is unreadable (parts never change once
+    published, so the answer is cached by path, modification time and size)."""
+    try:
+        return dict(pl.read_parquet_schema(path))
+    except Exception as exc:  # truncated, garbled or not Parquet: Polars and pyarrow raise various errors
+        return f"cannot read the Parquet footer ({type(exc).__name__}: {exc})"
+
+
+def _check_part(table: str, part: Path, schema: dict[str, pl.DataType]) -> None:
+    """Raise TraceReadError when a part cannot be scanned as ``table`` (instead of a Polars error at collect)."""
+    stat = part.stat()
+    found = _part_schema(str(part), stat.st_mtime_ns, stat.st_size)
+    location = f"{table}/{part.name}"
+    if isinstance(found, str):
+        raise TraceReadError(f"{location}: {found}; `snntrace validate` lists every damaged part", location=location)
+    for column, dtype in found.items():
+        if column in schema and dtype != schema[column]:
+            raise TraceReadError(
+                f"{location}: column {column!r} is {dtype}, the spec says {schema[column]}; `snntrace validate` lists every such column",
+                location=location,
+            )
 
 
 @dataclass(frozen=True)
@@ -137,12 +165,18 @@ class Trace:
         return bool(self.parts(table))
 
     def table(self, table: str) -> pl.LazyFrame:
-        """Return ``table`` as a LazyFrame with every spec column (optional ones filled with nulls or defaults)."""
+        """Return ``table`` as a LazyFrame with every spec column (optional ones filled with nulls or defaults).
+
+        Raises ``TraceReadError`` (RD001) when a part's footer is unreadable or a column has another type than the
+        spec's; damage inside data pages surfaces when the frame is collected.
+        """
         schema = polars_schema(table)
         parts = self.parts(table)
         if not parts:
             frame = pl.LazyFrame(schema=schema)
         else:
+            for part in parts:
+                _check_part(table, part, schema)
             frame = pl.scan_parquet(
                 [str(p) for p in parts], schema=schema, missing_columns="insert", extra_columns="ignore", glob=False
             )
