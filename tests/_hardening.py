@@ -142,14 +142,27 @@ def attempt(surface: str, call: Callable[[], Any]) -> Outcome:
 
 
 def collect_tables(path: Path) -> None:
-    """Open a trace and collect every table (what a user of the Python API does)."""
+    """Open a trace and collect every table (what a user of the Python API does).
+
+    ``Trace.table`` checks every part's footer and column types (RD001). Damage inside a data page can only show
+    when the lazy frame is collected, as Polars' ``ComputeError``: that counts as an answer only if ``validate``
+    locates the damage (TB001 on a part of that table); any other Polars error is a crash.
+    """
     trace = snntrace.open_trace(path)
     for table in TABLES:
+        frame = trace.table(table)
         try:
-            trace.table(table).collect()
-        except pl.exceptions.PolarsError as exc:
-            # Polars reports damaged or mistyped parts as its own errors; they must at least name the problem
-            raise AssertionError(f"uncoded Polars error on table {table}: {exc}") from exc
+            frame.collect()
+        except pl.exceptions.ComputeError as exc:
+            located = [f for f in snntrace.validate(path).findings if f.code == "TB001" and f.location.table == table]
+            if not located:
+                raise AssertionError(f"Polars failed on table {table} but validate finds no damaged part: {exc}") from exc
+            TALLY["page-damage-located-by-validate"] += 1
+            raise TableDamaged(f"{table}: {exc}", code="TB001", location=located[0].location.file) from exc
+
+
+class TableDamaged(SnntraceError):
+    """The test's record that a collect failed on data-page damage which validate located (TB001)."""
 
 
 def validate_outcome(path: Path) -> Outcome:

@@ -4,6 +4,7 @@ A case starts from the small valid trace of ``_hardening.write_small_trace`` and
 
 * ``manifest_ops``: ``set`` / ``delete`` / ``append`` at a path of keys and indices;
 * ``manifest_bytes``: replace ``old`` by ``new`` in the raw manifest (``new`` may be ``{"repeat", "times", "prefix"}``);
+* ``part_table``: ``{"table", "part", "mode": "replace"|"add", "columns": {name: {"type", "values"}}}`` writes a part;
 * ``part_bytes``: ``{"table", "part", "truncate"?, "flip"?: [offsets], "tail"?: hex}`` damages a Parquet part.
 
 Then each of its ``surfaces`` must answer without a crash. A case whose bug is not fixed yet carries ``xfail`` (the
@@ -15,6 +16,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from _hardening import assert_no_crash, fresh_copy, outcomes, write_small_trace
@@ -55,6 +58,13 @@ def build_case(case: dict, trace: Path) -> Path:
         raw = manifest.read_text(encoding="utf-8")
         assert change["old"] in raw, f"{change['old']!r} not in the base manifest"
         manifest.write_text(raw.replace(change["old"], _value(change["new"]), 1), encoding="utf-8")
+    for change in case.get("part_table", []):
+        folder = trace / change["table"]
+        if change.get("mode") == "replace":
+            for old in folder.glob("part-*.parquet"):
+                old.unlink()
+        columns = {name: pa.array(spec["values"], type=pa.type_for_alias(spec["type"])) for name, spec in change["columns"].items()}
+        pq.write_table(pa.table(columns), folder / f"part-{change['part']:06d}.parquet")
     for change in case.get("part_bytes", []):
         part = trace / change["table"] / f"part-{change['part']:06d}.parquet"
         data = bytearray(part.read_bytes())
