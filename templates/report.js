@@ -4,7 +4,8 @@
   var page = JSON.parse(document.getElementById("snntrace-page").textContent);
   var views = {};
   window.snntraceViews = views;
-  var options = { renderer: "canvas", actions: false, mode: "vega-lite", tooltip: true };
+  // logLevel 1 (vega.Error): warnings such as "infinite extent" only mean the brushed window holds no data for a chart.
+  var options = { renderer: "canvas", actions: false, mode: "vega-lite", tooltip: true, logLevel: 1 };
   var elements = Array.prototype.slice.call(document.querySelectorAll("script[data-chart]"));
 
   function windowOf(value) {

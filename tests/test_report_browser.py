@@ -4,6 +4,7 @@ and hostile strings from a trace show as text without running."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -223,5 +224,25 @@ def test_hostile_names_show_as_text_and_nothing_runs(browser, hostile_report, tm
         assert any(c.get("title") == f"Metric: acc{SCRIPT_PAYLOAD}" for c in overview["vconcat"])
         assert opened.requests == []
         assert opened.errors == []
+    finally:
+        opened.close()
+
+
+CONFORMANCE = sorted((Path(__file__).parents[1] / "spec" / "conformance" / "valid").glob("*/trace"))
+
+
+@pytest.mark.parametrize("trace", CONFORMANCE, ids=[p.parent.name for p in CONFORMANCE])
+def test_report_of_every_valid_conformance_trace_draws_without_errors(browser, trace, tmp_path):
+    out = tmp_path / "report.html"
+    snntrace.report(trace, out, static=False)
+    opened = Opened(browser, out, tmp_path)
+    try:
+        assert opened.page.get_attribute("body", "data-ready") == "true"
+        assert opened.requests == [] and opened.errors == []
+        drawn = opened.page.evaluate("Array.from(document.querySelectorAll('div.chart')).map(d => !!d.querySelector('canvas') && d.querySelector('canvas').width > 0)")
+        assert drawn and all(drawn)
+        # Whatever a module could not show is said in words.
+        omitted = opened.page.locator("#omitted li").all_inner_texts()
+        assert len(drawn) + len(omitted) >= 4
     finally:
         opened.close()
