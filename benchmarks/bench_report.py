@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,13 +46,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quick", action="store_true", help="small traces (100k and 1M spikes) for a smoke run")
+    parser.add_argument("--sizes", type=lambda text: tuple(int(float(x)) for x in text.split(",")), help="spike counts, e.g. 1e6,1e7")
     args = parser.parse_args()
     from snntrace.synthetic import write_synthetic_trace
 
-    sizes = (100_000, 1_000_000) if args.quick else (1_000_000, 10_000_000, 50_000_000)
+    sizes = args.sizes or ((100_000, 1_000_000) if args.quick else (1_000_000, 10_000_000, 50_000_000))
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        # Warm the Vega bundle and PNG renderer caches of the OS (first use of vl-convert is slower).
         for spikes in sizes:
             trace = Path(tmp) / f"t{spikes}.trace"
             write_synthetic_trace(trace, spikes=spikes, samples=max(200, spikes // 5000), neurons=400, overwrite=True)
@@ -68,8 +69,7 @@ def main() -> None:
             }
             print(json.dumps(row), flush=True)
             results.append(row)
-            trace_dir = trace
-            subprocess.run(["rm", "-rf", str(trace_dir)], check=True)
+            shutil.rmtree(trace)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"benchmark": "report", "quick": args.quick, "results": results}, indent=2) + "\n")
 

@@ -67,3 +67,27 @@ def test_generated_spec_matches_the_gold(specs, key):
 
 def test_scrubs_replace_versions_and_dates():
     assert scrub(f'snntrace {snntrace.__version__} at 2026-01-02T03:04:05Z') == "snntrace <VERSION> at <DATE>"
+
+
+def test_the_same_trace_gives_the_same_bytes(tmp_path):
+    path = write_synthetic_trace(tmp_path / "same.trace", neurons=6, spikes=600, samples=8, snapshots=3, recorded_neurons=2, seed=7)
+    first, _ = render_report(snntrace.open_trace(path), title="same")
+    second, _ = render_report(snntrace.open_trace(path), title="same")
+    assert first == second
+    assert "data:image/png;base64," in first
+
+
+def test_modules_without_data_are_left_out_with_a_note(tmp_path):
+    """A producer that records only spikes (as the simulator adapters may) still gets a report."""
+    path = tmp_path / "spikes_only.trace"
+    with snntrace.TraceWriter(path, name="spikes only", time_resolution=1e-4, populations=[snntrace.Population("cells", 5)], duration=1000) as writer:
+        writer.record_spikes(["cells"])
+        writer.write_spikes([10, 20, 500, 900], "cells", [0, 1, 1, 4])
+    html, sections = render_report(snntrace.open_trace(path), static=False)
+    assert [s.key for s in sections] == ["overview", "neurons-0"]
+    assert "<strong>Synapses:</strong> weight snapshots were not recorded." in html
+    assert "<strong>Compression:</strong> no prune events or compression metrics were recorded." in html
+    assert "Input samples were not recorded, so firing rates per class cannot be computed." in html
+    assert "Membrane potential (state variable v) was not recorded." in html
+    silent = next(f.value for f in sections[1].facts if f.label.startswith("Silent"))
+    assert silent == "2 (2, 3)"
