@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from snntrace import aggregate
@@ -14,6 +15,7 @@ from snntrace.errors import SnntraceError, UsageError
 from snntrace.reader import Trace, open_trace
 from snntrace.reports import compression, neurons, overview, synapses
 from snntrace.reports._charts import BRUSH, TIME, WINDOW
+from snntrace.reports._embed import dumps
 from snntrace.reports._model import Context, Omission, Plan, Section
 from snntrace.reports._page import render_page, static_png
 
@@ -36,12 +38,13 @@ def _initial_window(trace: Trace, bin_ticks: int) -> tuple[float, float]:
     return (round(start * trace.resolution, 9), round(end * trace.resolution, 9))
 
 
-def _sections(context: Context, progress: Callable[[str], None]) -> tuple[list[Section], list[Omission]]:
+def _sections(context: Context, progress: Callable[[str], None], on_overview: Callable[[dict], None]) -> tuple[list[Section], list[Omission]]:
     trace = context.trace
     sections: list[Section] = []
     omissions: list[Omission] = []
     progress("overview")
     sections.append(overview.build(context))
+    on_overview(sections[0].charts[0].spec)
     progress("neurons")
     if trace.has_rows("spikes"):
         found = neurons.build(context)
@@ -87,31 +90,43 @@ def render_report(
     # Raw spikes cost about 24 bytes a row: allow them at most 40% of what the bundle and image leave.
     plan.raw_spikes = max(0, min(plan.raw_spikes, int(0.4 * (limit - 1_500_000) / 24)))
     context = Context(trace=trace, populations=shown, plan=plan, window=_initial_window(trace, plan.bin_ticks))
-    png_cache: dict[str, str | None] = {}
-    while True:
-        sections, omissions = _sections(context, progress)
-        overview_spec = sections[0].charts[0].spec
-        image, note = None, None
-        if static:
-            progress("static image")
-            key = repr(sorted(overview_spec.items()))
-            if key not in png_cache:
-                png_cache[key] = static_png(overview_spec)
-            image = png_cache[key]
-        page_data = {"master": overview.CHART_KEY, "timeField": TIME, "brushParam": BRUSH, "windowParam": WINDOW, "fullWindow": [0, context.duration]}
-        progress("page")
-        html = render_page(title=title or trace.name, sections=sections, omissions=omissions, page_data=page_data, static_png=image, static_note=note)
-        size = len(html.encode("utf-8"))
-        if size <= limit:
-            return html, sections
-        if static and image and size - len(image) <= limit and plan.level >= 3:
-            static = False  # the still image is the first thing to give up once data has been thinned a few times
-            continue
-        if not plan.relax():
-            raise ReportTooLargeError(f"the smallest report of this trace is {size / 1e6:.2f} MB, more than --max-size {max_size:g} MB", location=str(trace.path))
-        if plan.level >= 2 and trace.duration_ticks // plan.bin_ticks > 100:
-            plan.bin_ticks *= 2
-            context.window = _initial_window(trace, plan.bin_ticks)
+    png_cache: dict[str, Future] = {}
+    # The still image renders in a thread while the other modules aggregate (both release the GIL).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        while True:
+            html, sections, static = _attempt(context, pool, png_cache, static, title, limit, max_size, progress)
+            if html is not None:
+                return html, sections
+
+
+def _attempt(context: Context, pool: ThreadPoolExecutor, png_cache: dict[str, Future], static: bool, title, limit: int, max_size: float, progress):
+    """Build the page once under the current plan; return (html or None when too large, sections, static)."""
+    trace, plan = context.trace, context.plan
+
+    def on_overview(spec: dict) -> None:
+        key = dumps(spec)
+        if static and key not in png_cache:
+            png_cache[key] = pool.submit(static_png, spec)
+
+    sections, omissions = _sections(context, progress, on_overview)
+    image = None
+    if static:
+        progress("static image")
+        image = png_cache[dumps(sections[0].charts[0].spec)].result()
+    page_data = {"master": overview.CHART_KEY, "timeField": TIME, "brushParam": BRUSH, "windowParam": WINDOW, "fullWindow": [0, context.duration]}
+    progress("page")
+    html = render_page(title=title or trace.name, sections=sections, omissions=omissions, page_data=page_data, static_png=image, static_note=None)
+    size = len(html.encode("utf-8"))
+    if size <= limit:
+        return html, sections, static
+    if static and image and size - len(image) <= limit and plan.level >= 3:
+        return None, sections, False  # the still image goes once data has been thinned a few times
+    if not plan.relax():
+        raise ReportTooLargeError(f"the smallest report of this trace is {size / 1e6:.2f} MB, more than --max-size {max_size:g} MB", location=str(trace.path))
+    if plan.level >= 2 and trace.duration_ticks // plan.bin_ticks > 100:
+        plan.bin_ticks *= 2
+        context.window = _initial_window(trace, plan.bin_ticks)
+    return None, sections, static
 
 
 def build_report(
