@@ -171,7 +171,9 @@ def main() -> int:
     results = {"setup": setup, "runs": []}
     if args.out.exists():
         previous = json.loads(args.out.read_text())
-        if {k: v for k, v in previous["setup"].items() if k not in ("command", "out", "machine")} == {k: v for k, v in setup.items() if k not in ("command", "out", "machine")}:
+        ignored = {"command", "out", "machine"}
+        same = all(previous["setup"].get(k, v) == v for k, v in setup.items() if k not in ignored)
+        if same:
             results["runs"] = previous["runs"]
     done = {(r["neurons"], r["strategy"], r["seed"]) for r in results["runs"]}
     args.out.parent.mkdir(parents=True, exist_ok=True)
