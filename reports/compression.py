@@ -8,7 +8,7 @@ import polars as pl
 from snntrace import aggregate
 from snntrace.reports._charts import WIDTH, Datasets, configure, projection_name, records, time_axis, to_spec, window_param
 from snntrace.reports._model import Chart, Context, Fact, Section
-from snntrace.reports.overview import event_table, metric_table
+from snntrace.reports.overview import event_table, metric_table, thin_metrics
 
 QUANTITIES = ("threshold", "compression_rate", "remaining_synapses")
 ALONGSIDE = ("accuracy", "firing_rate")
@@ -17,7 +17,7 @@ ALONGSIDE = ("accuracy", "firing_rate")
 def compression_rows(context: Context) -> pl.DataFrame:
     """Return ``t, quantity, of, value``: compression metrics, else the same figures read from prune events."""
     trace = context.trace
-    metrics = metric_table(context).filter(pl.col("name").is_in(QUANTITIES + ALONGSIDE) & pl.col("t").is_not_null())
+    metrics = thin_metrics(context, metric_table(context).filter(pl.col("name").is_in(QUANTITIES + ALONGSIDE) & pl.col("t").is_not_null()))
     named = metrics.with_columns(
         pl.col("projection").replace_strict(trace.projection_names, default=None, return_dtype=pl.String).fill_null("all").alias("of")
     ).select("t", pl.col("name").alias("quantity"), "of", "value")

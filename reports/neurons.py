@@ -51,8 +51,9 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
     if int(counts["spikes"].sum()) == 0:
         return None
     size = int(trace.population(pid)["size"])
-    potential = context.cached(("potential_neuron", context.bin_ticks), lambda: aggregate.potential_per_bin(trace, context.bin_ticks, per_neuron=True))
-    potential = potential.filter(pl.col("population") == pid)
+    potential, _ = _coarse(
+        context, f"potential{pid}", lambda b: aggregate.potential_per_bin(trace, b, per_neuron=True).filter(pl.col("population") == pid), context.plan.cells
+    )
     # Start on the most active neuron, preferring one whose potential was recorded so every view has data.
     candidates = counts.filter(pl.col("neuron").is_in(potential["neuron"].unique().implode())) if potential.height else counts
     picked = int(candidates.sort(["spikes", "neuron"], descending=[True, False])["neuron"][0])

@@ -34,6 +34,30 @@ def class_names(classes: list[str], column: str = "label") -> pl.Expr:
     return pl.col(column).replace_strict(dict(enumerate(classes)), default=pl.col(column).cast(pl.String), return_dtype=pl.String)
 
 
+MAX_EVENT_RULES = 500
+
+
+def _first_in_bin(context: Context) -> pl.Expr:
+    return (pl.col(TIME) // context.bin_ticks * context.bin_ticks).alias(TIME)
+
+
+def thin_metrics(context: Context, metrics: pl.DataFrame) -> pl.DataFrame:
+    """Return the metrics, averaged per overview bin for names with more points than the page budget allows."""
+    limit = max(200, context.plan.cells // 20)
+    counts = metrics.group_by("name").len()
+    dense = counts.filter(pl.col("len") > limit)["name"].to_list()
+    if not dense:
+        return metrics
+    keys = ["name", "population", "projection"]
+    binned = (
+        metrics.filter(pl.col("name").is_in(dense))
+        .group_by(_first_in_bin(context), *keys)
+        .agg(pl.col("value").mean(), pl.col("step").max())
+        .select(metrics.columns)
+    )
+    return pl.concat([metrics.filter(~pl.col("name").is_in(dense)), binned]).sort("name", TIME, "population", "projection", nulls_last=True)
+
+
 def facts(context: Context) -> list[Fact]:
     """Return the information card: what was simulated, on what, for how long, and how it ended."""
     trace, manifest = context.trace, context.trace.manifest
@@ -81,6 +105,10 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
     )
     layers = [base]
     events = event_table(context)
+    if events.height > MAX_EVENT_RULES:
+        # Thousands of rules would hide the timeline and bloat the page: one rule per bin and kind instead.
+        events = events.group_by(_first_in_bin(context), "kind").agg(pl.len().alias("events")).sort(TIME, "kind")
+        notes.append(f"Events are drawn once per {context.bin_ticks * trace.resolution:.6g} s bin and kind (too many to draw one by one).")
     if events.height:
         rows = records(events.select(TIME, "kind"), resolution=trace.resolution)
         layers.append(alt.Chart(datasets.add("events", rows)).mark_rule(strokeDash=[4, 3], opacity=0.6).encode(x=x, strokeDash=alt.value([4, 3]), color=alt.value("#555"), tooltip=["kind:N", f"{TIME}:Q"]))
@@ -108,7 +136,7 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
     else:
         notes.append("Weight updates need at least two weight snapshots; the trace has fewer.")
 
-    metrics = metric_table(context).filter(pl.col(TIME).is_not_null())
+    metrics = thin_metrics(context, metric_table(context).filter(pl.col(TIME).is_not_null()))
     names = sorted(set(metrics["name"].to_list()))
     for number, name in enumerate(names[:8]):
         data = metrics.filter(pl.col("name") == name).with_columns(

@@ -91,3 +91,26 @@ def test_modules_without_data_are_left_out_with_a_note(tmp_path):
     assert "Membrane potential (state variable v) was not recorded." in html
     silent = next(f.value for f in sections[1].facts if f.label.startswith("Silent"))
     assert silent == "2 (2, 3)"
+
+
+def test_dense_metrics_events_and_states_are_thinned_to_fit(tmp_path):
+    """Adapters may record every neuron's potential and a metric per step: the page still fits its budget."""
+    import numpy as np
+
+    path = tmp_path / "dense.trace"
+    rng = np.random.default_rng(1)
+    with snntrace.TraceWriter(path, name="dense", time_resolution=1e-4, populations=[snntrace.Population("cells", 400)], duration=200_000) as writer:
+        writer.record_spikes(["cells"])
+        writer.write_spikes(np.sort(rng.integers(0, 200_000, 50_000)), "cells", rng.integers(0, 400, 50_000))
+        ticks = np.arange(0, 200_000, 200)
+        writer.record_states("cells", "v", unit="V", neurons=range(400), interval=200)
+        for neuron in range(400):
+            writer.write_states(ticks, "cells", neuron, "v", rng.normal(-0.065, 0.003, len(ticks)))
+        writer.write_metric("loss", rng.random(20_000), t=np.arange(20_000) * 10, step=np.arange(20_000))
+        for k in range(1_000):
+            writer.write_event("epoch_end", k * 200, {"epoch": k})
+    html, sections = render_report(snntrace.open_trace(path), static=False, max_size=2.0)
+    assert len(html.encode("utf-8")) <= 2_000_000
+    assert "Events are drawn once per" in html
+    overview_rows = sections[0].charts[0].spec["datasets"]
+    assert len(overview_rows["metric0"]) < 20_000 and len(overview_rows["events"]) < 1_000
