@@ -92,14 +92,25 @@ def require_spike_source(group: Any, what: str, *, spiking: bool = False) -> Non
             group,
         )
     if spiking and "spike" not in getattr(group, "events", {"spike": None}):
-        raise fail("BR004", f"{what}: {group.name!r} has no threshold, so it never spikes; give it threshold=...", group)
+        raise fail(
+            "BR004", f"{what}: {group.name!r} has no threshold, so it never spikes; give it threshold=...", group
+        )
 
 
 def require_variable(owner: Any, variable: str, what: str) -> None:
     """Refuse a variable the object does not have, listing the ones it has."""
     if variable not in owner.variables:
-        known = ", ".join(sorted(v for v in owner.variables if not v.startswith("_") and v not in ("t", "dt", "t_in_timesteps"))) or "none"
-        raise fail("BR004", f"{what}: {type(owner).__name__} {owner.name!r} has no variable {variable!r}; it has: {known}", owner)
+        known = (
+            ", ".join(
+                sorted(v for v in owner.variables if not v.startswith("_") and v not in ("t", "dt", "t_in_timesteps"))
+            )
+            or "none"
+        )
+        raise fail(
+            "BR004",
+            f"{what}: {type(owner).__name__} {owner.name!r} has no variable {variable!r}; it has: {known}",
+            owner,
+        )
 
 
 def unit_of(owner: Any, variable: str) -> str:
@@ -120,7 +131,7 @@ def _parameters(group: Any, code: list[str], run_namespace: dict[str, Any] | Non
     for name in sorted(identifiers):
         try:
             resolved = group.resolve_all([name], run_namespace or {})[name]
-        except Exception:  # noqa: BLE001 - an unresolvable name is Brian's error to report when it runs, not ours
+        except Exception:  # noqa: BLE001, S112 - an unresolvable name is Brian's error to report when it runs, not ours
             continue
         if isinstance(resolved, Constant) and np.ndim(resolved.value) == 0:
             value = float(np.asarray(resolved.value))
@@ -142,7 +153,7 @@ def describe_population(group: Any, role: str | None, run_namespace: dict[str, A
         if "spike" in group.event_codes:
             model["reset"] = str(group.event_codes["spike"])
             code.append(model["reset"])
-        refractory = group._refractory  # noqa: SLF001 - Brian keeps the refractory argument only here
+        refractory = group._refractory
         if refractory is not False and refractory is not None:
             model["refractory"] = str(refractory)
             if isinstance(refractory, str):
@@ -162,7 +173,7 @@ def _writes(code: str, variable: str) -> bool:
 
 def is_plastic(synapses: Synapses, variable: str) -> bool:
     """Return whether the synapses change ``variable`` while running (pathway code or differential equation)."""
-    if any(_writes(pathway.code, variable) for pathway in synapses._pathways):  # noqa: SLF001
+    if any(_writes(pathway.code, variable) for pathway in synapses._pathways):
         return True
     for equations in (synapses.equations, getattr(synapses, "event_driven", None)):
         if equations is not None and variable in equations.diff_eq_names:
@@ -176,7 +187,12 @@ def describe_projection(synapses: Synapses, variable: str | None, learning_rule:
     post, _ = parent(synapses.target)
     plastic = is_plastic(synapses, variable) if variable is not None and variable in synapses.variables else None
     return Projection(
-        name=synapses.name, pre=pre.name, post=post.name, synapses=len(synapses), plastic=plastic, learning_rule=learning_rule
+        name=synapses.name,
+        pre=pre.name,
+        post=post.name,
+        synapses=len(synapses),
+        plastic=plastic,
+        learning_rule=learning_rule,
     )
 
 
@@ -185,7 +201,7 @@ def synapse_model(synapses: Synapses) -> dict[str, str]:
     model = {"equations": str(synapses.equations)}
     if getattr(synapses, "event_driven", None) is not None:
         model["event_driven"] = str(synapses.event_driven)
-    for pathway in synapses._pathways:  # noqa: SLF001
+    for pathway in synapses._pathways:
         model[f"on_{pathway.prepost}" if pathway.objname == pathway.prepost else f"on_{pathway.objname}"] = pathway.code
     return model
 
@@ -227,7 +243,7 @@ def seconds(value: Any, what: str) -> float:
 def whole_ticks(duration: float, resolution: float, what: str, obj: Any = None) -> int:
     """Return ``duration`` as a whole number of ticks, refusing one that falls between ticks."""
     ratio = duration / resolution
-    steps = int(round(ratio))
+    steps = round(ratio)
     if steps < 1 or abs(ratio - steps) > _GRID_TOLERANCE * max(1.0, steps):
         raise fail(
             "BR005",

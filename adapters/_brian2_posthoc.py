@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import shutil
@@ -16,7 +17,6 @@ from brian2 import Network, SpikeMonitor, StateMonitor, Synapses, get_device
 from brian2.core.namespace import get_local_namespace
 from brian2.devices.device import RuntimeDevice
 from brian2.monitors.spikemonitor import EventMonitor
-
 from snntrace.adapters._brian2_model import (
     Brian2AdapterError,
     Catalogue,
@@ -32,6 +32,7 @@ from snntrace.adapters._brian2_model import (
     whole_ticks,
     write_samples,
 )
+
 from snntrace.model import Dataset
 from snntrace.writer import TraceWriter
 
@@ -87,7 +88,7 @@ def _require_data(monitor: Any) -> None:
     device = get_device()
     if not isinstance(device, RuntimeDevice) and not getattr(device, "has_been_run", True):
         raise fail("BR007", f"{monitor.name!r} holds no data yet: call device.build() before write_trace()", monitor)
-    if monitor._network is None:  # noqa: SLF001 - Brian's own record of whether the object took part in a run
+    if monitor._network is None:
         raise fail("BR007", f"{monitor.name!r} has never been run, so it holds no data to convert", monitor)
 
 
@@ -123,7 +124,9 @@ def write_trace(
             if not isinstance(obj, SpikeMonitor) or obj.event != "spike":
                 raise fail("BR003", f"{obj.name!r} monitors the event {obj.event!r}; only spikes have a table", obj)
             if not obj.record:
-                raise fail("BR007", f"{obj.name!r} was created with record=False: it holds counts, not spike times", obj)
+                raise fail(
+                    "BR007", f"{obj.name!r} was created with record=False: it holds counts, not spike times", obj
+                )
             _require_data(obj)
             catalogue.add_group(obj.source)
             spikes.append(obj)
@@ -164,7 +167,10 @@ def write_trace(
 
     rows = [s if isinstance(s, Sample) else Sample(*s) for s in samples]
     sample_rows = sorted(
-        ((int(s.index), seconds(s.start, "start"), seconds(s.end, "end"), s.label, str(s.split), s.prediction) for s in rows),
+        (
+            (int(s.index), seconds(s.start, "start"), seconds(s.end, "end"), s.label, str(s.split), s.prediction)
+            for s in rows
+        ),
         key=lambda s: s[1],
     )
     clocks = [m.source.clock for m in spikes] + [m.clock for m in group_states + synapse_states]
@@ -204,7 +210,10 @@ def _streams(writer, spikes, group_states, synapse_states, final_weights, weight
         ticks = writer.to_ticks(np.asarray(monitor.t_))
         for variable in monitor.record_variables:
             writer.record_states(
-                population.name, variable, unit=unit_of(monitor.source, variable), neurons=indices.tolist(),
+                population.name,
+                variable,
+                unit=unit_of(monitor.source, variable),
+                neurons=indices.tolist(),
                 interval=whole_ticks(clock_dt(monitor.clock), writer.resolution, "StateMonitor dt", monitor),
             )
             values = np.asarray(getattr(monitor, f"{variable}_"), dtype=np.float64).T  # Brian: (recorded, samples)
@@ -213,9 +222,15 @@ def _streams(writer, spikes, group_states, synapse_states, final_weights, weight
         synapses = monitor.source
         pre, post, _ = weight_snapshot(synapses, weight_variable)
         record = np.asarray(monitor.record, dtype=np.int64)
-        writer.record_weights(synapses.name, snapshot="full" if monitor.record_all else "partial", unit=unit_of(synapses, weight_variable))
+        writer.record_weights(
+            synapses.name, snapshot="full" if monitor.record_all else "partial", unit=unit_of(synapses, weight_variable)
+        )
         values = np.asarray(getattr(monitor, f"{weight_variable}_"), dtype=np.float64).T
-        streams.append(_Stream("weights", writer.to_ticks(np.asarray(monitor.t_)), synapses.name, (pre[record], post[record]), values))
+        streams.append(
+            _Stream(
+                "weights", writer.to_ticks(np.asarray(monitor.t_)), synapses.name, (pre[record], post[record]), values
+            )
+        )
     for synapses in final_weights:
         pre, post, value = weight_snapshot(synapses, weight_variable)
         if writer.projection_id(synapses.name) not in writer.recorded.weights:
@@ -246,7 +261,7 @@ def _write_windows(writer: TraceWriter, streams: list[_Stream], part_rows: int) 
     total = sum(s.rows(first, last) for s in streams)
     windows = max(1, math.ceil(total / max(1, part_rows)))
     edges = np.unique(np.linspace(first, last, windows + 1).astype(np.int64))
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         for stream in streams:
             stream.write(writer, int(lo), int(hi))
         writer.flush()

@@ -29,7 +29,6 @@ from typing import Any
 import brian2
 import numpy as np
 from brian2 import BrianObject, SpikeMonitor, StateMonitor, Synapses, ms
-
 from snntrace.adapters._brian2_model import (
     Brian2AdapterError,
     Catalogue,
@@ -50,6 +49,7 @@ from snntrace.adapters._brian2_model import (
 )
 from snntrace.adapters._brian2_posthoc import write_trace
 from snntrace.adapters._brian2_worker import Worker
+
 from snntrace.model import Dataset
 from snntrace.writer import TraceWriter
 
@@ -70,7 +70,11 @@ class States:
 
     def __init__(self, group: Any, *variables: str, neurons: Any = True, dt: Any = None):
         if isinstance(group, Synapses):
-            raise fail("BR003", "States: synaptic variables have no place in the states table; record weights with Weights()", group)
+            raise fail(
+                "BR003",
+                "States: synaptic variables have no place in the states table; record weights with Weights()",
+                group,
+            )
         require_spike_source(group, "States")
         if not variables:
             raise Brian2AdapterError("States() needs at least one variable name, e.g. States(G, 'v')", code="BR004")
@@ -98,6 +102,16 @@ def _as_list(items: Any) -> list[Any]:
     if isinstance(items, (BrianObject, States, Weights)) or not isinstance(items, Iterable):
         return [items]
     return list(items)
+
+
+def _exit_hook(reference: weakref.ref) -> Callable[[], None]:
+    # Holds the recorder weakly: an atexit entry must not keep a finished recorder (and its network) alive.
+    def close_at_exit() -> None:
+        recorder = reference()
+        if recorder is not None:
+            recorder._close_at_exit()
+
+    return close_at_exit
 
 
 class TraceRecorder(BrianObject):
@@ -186,7 +200,9 @@ class TraceRecorder(BrianObject):
             self._spike_monitors.append((monitor, self._catalogue.add_group(group), parent(group)[1]))
         for spec in states:
             record = True if spec.neurons is True else np.asarray(spec.neurons, dtype=np.int32)
-            monitor = StateMonitor(spec.group, list(spec.variables), record=record, dt=spec.dt, name=f"{self.name}_states*")
+            monitor = StateMonitor(
+                spec.group, list(spec.variables), record=record, dt=spec.dt, name=f"{self.name}_states*"
+            )
             indices = np.asarray(monitor.record, dtype=np.int64) + parent(spec.group)[1]
             self._state_monitors.append((monitor, self._catalogue.add_group(spec.group), indices, spec.variables))
         for spec in weights:
@@ -207,8 +223,7 @@ class TraceRecorder(BrianObject):
         self._timestep = self._t = None
         self._next_action = self._next_drain = 0
         self._chunk_steps = 1
-        reference = weakref.ref(self)
-        self._exit_hook = lambda: (lambda r: r and r._close_at_exit())(reference())
+        self._exit_hook = _exit_hook(weakref.ref(self))
         atexit.register(self._exit_hook)
 
     # -- public API ----------------------------------------------------------------------------------------------------
@@ -243,13 +258,17 @@ class TraceRecorder(BrianObject):
         """Mark input sample ``index`` (with its class ``label``) as presented from ``start`` (default: now) to ``end``."""
         start_s = self.t if start is None else seconds(start, "start")
         if start_s is None:
-            raise Brian2AdapterError("before the first run the time is unknown: pass start= or use presenting()", code="BR009")
+            raise Brian2AdapterError(
+                "before the first run the time is unknown: pass start= or use presenting()", code="BR009"
+            )
         if end is not None:
             end_s = seconds(end, "end")
         elif duration is not None:
             end_s = start_s + seconds(duration, "duration")
         else:
-            raise Brian2AdapterError("mark_sample needs end= or duration= (or use the presenting() context manager)", code="BR009")
+            raise Brian2AdapterError(
+                "mark_sample needs end= or duration= (or use the presenting() context manager)", code="BR009"
+            )
         if end_s < start_s:
             raise Brian2AdapterError(f"sample {index}: end {end_s:g} s is before start {start_s:g} s", code="BR009")
         if self._closed:
@@ -308,7 +327,7 @@ class TraceRecorder(BrianObject):
             failed = self._worker is not None and self._worker.failed
             self._writer.close(complete=complete and not failed)
 
-    def __enter__(self) -> TraceRecorder:
+    def __enter__(self) -> TraceRecorder:  # noqa: PYI034 - Self needs Python 3.11
         if self._close_after_run is None:
             self._close_after_run = False
         return self
@@ -338,7 +357,11 @@ class TraceRecorder(BrianObject):
             )
         for monitor, *_ in self._spike_monitors + self._state_monitors:
             if not monitor.active:
-                raise fail("BR008", f"{monitor.source.name!r} is recorded but is not part of the network being run; add it to the Network", monitor.source)
+                raise fail(
+                    "BR008",
+                    f"{monitor.source.name!r} is recorded but is not part of the network being run; add it to the Network",
+                    monitor.source,
+                )
         if self._writer is None:
             self._start(run_namespace)
         else:
@@ -355,7 +378,7 @@ class TraceRecorder(BrianObject):
         self._timestep = self._clock.variables["timestep"].get_value()
         self._t = self._clock.variables["t"].get_value()
         dt = clock_dt(self._clock)
-        self._chunk_steps = max(1, int(round(self._chunk / dt)))
+        self._chunk_steps = max(1, round(self._chunk / dt))
         for spec in self._weights:
             spec.steps = None if spec.every is None else whole_ticks(spec.every, dt, "Weights every", spec.synapses)
         self._next_action = self._next_drain = int(self._timestep[0])
@@ -383,7 +406,9 @@ class TraceRecorder(BrianObject):
     def _started(self) -> TraceWriter:
         if self._writer is None:
             raise Brian2AdapterError(
-                "the trace is created when the first run starts: nothing can be written to it before", code="BR006", location=f"brian2:{self.name}"
+                "the trace is created when the first run starts: nothing can be written to it before",
+                code="BR006",
+                location=f"brian2:{self.name}",
             )
         if self._closed:
             raise Brian2AdapterError(f"the trace {self.path} is closed", code="BR006", location=f"brian2:{self.name}")
@@ -474,7 +499,9 @@ class TraceRecorder(BrianObject):
                 monitor.variables["N"].set_value(0)
         if ticks:
             # One call for every monitor: the writer sorts rows buffered together, so parts stay in time order.
-            self._submit(writer.write_spikes, np.concatenate(ticks), np.concatenate(populations), np.concatenate(neurons))
+            self._submit(
+                writer.write_spikes, np.concatenate(ticks), np.concatenate(populations), np.concatenate(neurons)
+            )
             self._rows_since_flush += sum(len(t) for t in ticks)
         for monitor, population, indices, variables in self._state_monitors:
             samples = len(monitor.variables["t"].get_value())
@@ -509,6 +536,9 @@ class TraceRecorder(BrianObject):
         if self._closed or self._writer is None:
             self._closed = True
             return
-        warnings.warn(f"{self.name}: the interpreter exits with the trace {self.path} open; closing it as incomplete", stacklevel=1)
+        warnings.warn(
+            f"{self.name}: the interpreter exits with the trace {self.path} open; closing it as incomplete",
+            stacklevel=1,
+        )
         with contextlib.suppress(Exception):
             self.close(complete=False)

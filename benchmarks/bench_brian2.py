@@ -36,18 +36,28 @@ WARMUP_MS = 10
 
 def _network(n: int = 4000):
     """Build Brian2's CUBA example network (Brette et al. 2007) on the numpy target."""
-    from brian2 import NeuronGroup, Synapses, mV, ms, prefs, seed
+    from brian2 import NeuronGroup, Synapses, ms, mV, prefs, seed
 
     prefs.codegen.target = "numpy"
     seed(7)
-    namespace = {"taum": 20 * ms, "taue": 5 * ms, "taui": 10 * ms, "Vt": -50 * mV, "Vr": -60 * mV, "El": -49 * mV,
-                 "we": 60 * 0.27 / 10 * mV, "wi": -20 * 4.5 / 10 * mV}
+    namespace = {
+        "taum": 20 * ms,
+        "taue": 5 * ms,
+        "taui": 10 * ms,
+        "Vt": -50 * mV,
+        "Vr": -60 * mV,
+        "El": -49 * mV,
+        "we": 60 * 0.27 / 10 * mV,
+        "wi": -20 * 4.5 / 10 * mV,
+    }
     equations = """
     dv/dt  = (ge+gi-(v-El))/taum : volt (unless refractory)
     dge/dt = -ge/taue : volt
     dgi/dt = -gi/taui : volt
     """
-    group = NeuronGroup(n, equations, threshold="v>Vt", reset="v = Vr", refractory=5 * ms, method="exact", namespace=namespace)
+    group = NeuronGroup(
+        n, equations, threshold="v>Vt", reset="v = Vr", refractory=5 * ms, method="exact", namespace=namespace
+    )
     group.v = "Vr + rand() * (Vt - Vr)"
     excitatory = Synapses(group[: n * 4 // 5], group, on_pre="ge += we", namespace=namespace)
     excitatory.connect(p=0.02)
@@ -61,10 +71,9 @@ def _rss() -> int:
         return int(handle.read().split()[1]) * resource.getpagesize()
 
 
-def child(mode: str, seconds: float, workdir: Path) -> dict:
+def child(mode: str, seconds: float, workdir: Path, state_dt_ms: float) -> dict:
     """Run one configuration and return its measurements (called in a fresh subprocess)."""
     from brian2 import Network, SpikeMonitor, StateMonitor, ms, second
-
     from snntrace.adapters.brian2 import States, TraceRecorder, write_trace
 
     group, excitatory, inhibitory = _network()
@@ -72,7 +81,10 @@ def child(mode: str, seconds: float, workdir: Path) -> dict:
     result: dict = {"mode": mode, "seconds": seconds}
     if mode == "recorder":
         recorder = TraceRecorder(
-            workdir / "live.trace", spikes=[group], states=[States(group, "v", neurons=range(RECORDED_NEURONS))], chunk=100 * ms
+            workdir / "live.trace",
+            spikes=[group],
+            states=[States(group, "v", neurons=range(RECORDED_NEURONS), dt=state_dt_ms * ms)],
+            chunk=100 * ms,
         )
         network.add(recorder)
         with recorder:
@@ -86,7 +98,7 @@ def child(mode: str, seconds: float, workdir: Path) -> dict:
         result["trace_bytes"] = sum(p.stat().st_size for p in (workdir / "live.trace").rglob("*") if p.is_file())
     else:
         spikes = SpikeMonitor(group)
-        states = StateMonitor(group, "v", record=range(RECORDED_NEURONS))
+        states = StateMonitor(group, "v", record=range(RECORDED_NEURONS), dt=state_dt_ms * ms)
         network.add(spikes, states)
         network.run(WARMUP_MS * ms)
         result["rss_before"] = _rss()
@@ -104,9 +116,9 @@ def child(mode: str, seconds: float, workdir: Path) -> dict:
     return result
 
 
-def _run_child(mode: str, seconds: float) -> dict:
+def _run_child(mode: str, seconds: float, state_dt_ms: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-brian2-") as workdir:
-        command = [sys.executable, __file__, "--child", mode, str(seconds), workdir]
+        command = [sys.executable, __file__, "--child", mode, str(seconds), workdir, str(state_dt_ms)]
         completed = subprocess.run(command, capture_output=True, text=True, check=False)
         if completed.returncode != 0:
             sys.stderr.write(completed.stderr[-4000:])
@@ -119,18 +131,21 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="write the results JSON here")
     parser.add_argument("--quick", action="store_true", help="short runs: check the benchmark works, not the figures")
     parser.add_argument("--repeat", type=int, default=1, help="runs per configuration; the fastest counts")
-    parser.add_argument("--child", nargs=3, metavar=("MODE", "SECONDS", "DIR"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--state-dt-ms", type=float, default=0.1, help="sampling step of v (default: every 0.1 ms step)"
+    )
+    parser.add_argument("--child", nargs=4, metavar=("MODE", "SECONDS", "DIR", "STATE_DT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        mode, seconds, workdir = args.child
-        print(json.dumps(child(mode, float(seconds), Path(workdir))))
+        mode, seconds, workdir, state_dt_ms = args.child
+        print(json.dumps(child(mode, float(seconds), Path(workdir), float(state_dt_ms))))
         return 0
 
     lengths = (0.1, 0.3) if args.quick else (1.0, 4.0)
     runs: list[dict] = []
     for seconds in lengths:
         for mode in ("monitors", "recorder", "posthoc"):
-            attempts = [_run_child(mode, seconds) for _ in range(max(1, args.repeat))]
+            attempts = [_run_child(mode, seconds, args.state_dt_ms) for _ in range(max(1, args.repeat))]
             best = min(attempts, key=lambda r: r["run_seconds"])
             best["peak_rss"] = max(r["peak_rss"] for r in attempts)
             best["growth"] = max(r["growth"] for r in attempts)
@@ -154,11 +169,15 @@ def main() -> int:
             f"{s:g}s": pick("recorder", s)["cpu_seconds"] / pick("monitors", s)["cpu_seconds"] - 1 for s in lengths
         },
         "posthoc_total_over_monitors": {
-            f"{s:g}s": (pick("posthoc", s)["run_seconds"] + pick("posthoc", s)["convert_seconds"]) / pick("monitors", s)["run_seconds"] - 1
+            f"{s:g}s": (pick("posthoc", s)["run_seconds"] + pick("posthoc", s)["convert_seconds"])
+            / pick("monitors", s)["run_seconds"]
+            - 1
             for s in lengths
         },
         "growth_mib": {m: {f"{s:g}s": pick(m, s)["growth"] / 2**20 for s in lengths} for m in ("monitors", "recorder")},
-        "peak_rss_long_over_short": {m: pick(m, long)["peak_rss"] / pick(m, short)["peak_rss"] for m in ("monitors", "recorder")},
+        "peak_rss_long_over_short": {
+            m: pick(m, long)["peak_rss"] / pick(m, short)["peak_rss"] for m in ("monitors", "recorder")
+        },
         "recorder_peak_over_monitors_long": pick("recorder", long)["peak_rss"] / pick("monitors", long)["peak_rss"],
     }
     print(json.dumps(summary, indent=2))
@@ -167,7 +186,7 @@ def main() -> int:
         document = {
             "benchmark": "brian2",
             "quick": args.quick,
-            "network": f"CUBA, 4000 neurons, numpy target; every spike + v of {RECORDED_NEURONS} neurons every 0.1 ms",
+            "network": f"CUBA, 4000 neurons, numpy target; every spike + v of {RECORDED_NEURONS} neurons every {args.state_dt_ms:g} ms",
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "load_average": os.getloadavg()},
             "runs": runs,
             "summary": summary,

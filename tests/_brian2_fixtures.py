@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import brian2 as b2
 import numpy as np
-from brian2 import Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, StateMonitor, Synapses, mV, ms
+from brian2 import Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, StateMonitor, Synapses, ms, mV
 
 
 def fresh_brian(seed: int = 2024) -> None:
@@ -27,7 +27,9 @@ def cuba(n: int = 400) -> SimpleNamespace:
     dge/dt = -ge/taue : volt
     dgi/dt = -gi/taui : volt
     """
-    group = NeuronGroup(n, equations, threshold="v>Vt", reset="v = Vr", refractory=5 * ms, method="exact", namespace=namespace)
+    group = NeuronGroup(
+        n, equations, threshold="v>Vt", reset="v = Vr", refractory=5 * ms, method="exact", namespace=namespace
+    )
     group.v = "Vr + rand() * (Vt - Vr)"
     exc, inh = group[:n_exc], group[n_exc:]
     # Weights scaled up for the smaller network so that it stays active.
@@ -42,23 +44,39 @@ def cuba(n: int = 400) -> SimpleNamespace:
 def stdp(n_inputs: int = 200, n_neurons: int = 4) -> SimpleNamespace:
     """Poisson inputs onto a few conductance-based neurons through additive STDP (Song, Miller & Abbott 2000)."""
     namespace = {
-        "taum": 10 * ms, "taupre": 20 * ms, "taupost": 20 * ms, "Ee": 0 * mV, "vt": -54 * mV, "vr": -60 * mV,
-        "El": -74 * mV, "taue": 5 * ms, "gmax": 0.05, "dApre": 0.01 * 0.05, "dApost": -0.01 * 1.05 * 0.05,
+        "taum": 10 * ms,
+        "taupre": 20 * ms,
+        "taupost": 20 * ms,
+        "Ee": 0 * mV,
+        "vt": -54 * mV,
+        "vr": -60 * mV,
+        "El": -74 * mV,
+        "taue": 5 * ms,
+        "gmax": 0.05,
+        "dApre": 0.01 * 0.05,
+        "dApost": -0.01 * 1.05 * 0.05,
     }
     inputs = PoissonGroup(n_inputs, rates=40 * Hz, name="inputs")
     neurons = NeuronGroup(
-        n_neurons, "dv/dt = (ge * (Ee-v) + El - v) / taum : volt\ndge/dt = -ge / taue : 1",
-        threshold="v>vt", reset="v = vr", method="euler", namespace=namespace, name="neurons",
+        n_neurons,
+        "dv/dt = (ge * (Ee-v) + El - v) / taum : volt\ndge/dt = -ge / taue : 1",
+        threshold="v>vt",
+        reset="v = vr",
+        method="euler",
+        namespace=namespace,
+        name="neurons",
     )
     neurons.v = namespace["vr"]
     synapses = Synapses(
-        inputs, neurons,
+        inputs,
+        neurons,
         """w : 1
         dApre/dt = -Apre / taupre : 1 (event-driven)
         dApost/dt = -Apost / taupost : 1 (event-driven)""",
         on_pre="ge += w\nApre += dApre\nw = clip(w + Apost, 0, gmax)",
         on_post="Apost += dApost\nw = clip(w + Apre, 0, gmax)",
-        namespace=namespace, name="stdp",
+        namespace=namespace,
+        name="stdp",
     )
     synapses.connect()
     synapses.w = "rand() * gmax"

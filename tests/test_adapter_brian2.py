@@ -6,10 +6,10 @@ import brian2 as b2
 import numpy as np
 import polars as pl
 import pytest
-from brian2 import Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, StateMonitor, Synapses, ms, mV, second
+from brian2 import Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, StateMonitor, Synapses, ms, mV
+from snntrace.adapters.brian2 import Brian2AdapterError, Sample, States, TraceRecorder, Weights, write_trace
 
 import snntrace
-from snntrace.adapters.brian2 import Brian2AdapterError, Sample, States, TraceRecorder, Weights, write_trace
 from tests import adapter_checks
 from tests._brian2_fixtures import cuba, fresh_brian, reference_spikes, stdp
 
@@ -37,13 +37,15 @@ def _cause(excinfo) -> Brian2AdapterError:
 
 
 def _states(trace: snntrace.Trace, variable: str) -> pl.DataFrame:
-    return trace.states.filter(pl.col("variable") == variable).select("t", "neuron", "value").collect().sort("t", "neuron")
+    return (
+        trace.states.filter(pl.col("variable") == variable).select("t", "neuron", "value").collect().sort("t", "neuron")
+    )
 
 
 # -- live recording ----------------------------------------------------------------------------------------------------
 def test_cuba_network_trace_holds_exactly_the_spikes_and_states_brian_recorded(tmp_path):
     net = cuba()
-    group, ce, ci = net.group, net.ce, net.ci  # the magic network collects local variables only
+    group, ce, ci = net.group, net.ce, net.ci  # noqa: F841 - the magic network collects local variables only
     reference = SpikeMonitor(net.group)
     reference_v = StateMonitor(net.group, "v", record=[0, 1, 2, 350], dt=0.5 * ms)
     # Slices of one group: stored in the full group with their offsets. Small chunks and parts: many drains.
@@ -76,7 +78,10 @@ def test_cuba_network_trace_holds_exactly_the_spikes_and_states_brian_recorded(t
     assert manifest["recorded"]["states"] == [
         {"population": 0, "variable": "v", "unit": "V", "neurons": [0, 1, 2, 350], "interval": 5}
     ]
-    assert [(p["name"], p["synapses"]) for p in manifest["projections"]] == [("exc_to_all", len(net.ce)), ("inh_to_all", len(net.ci))]
+    assert [(p["name"], p["synapses"]) for p in manifest["projections"]] == [
+        ("exc_to_all", len(net.ce)),
+        ("inh_to_all", len(net.ci)),
+    ]
     assert manifest["recorded"]["weights"] == [{"projection": 0, "snapshot": "full", "unit": "V"}]
     # Memory stays bounded: the recorder's own monitors are empty once drained.
     assert all(len(m.t) == 0 for m in recorder.contained_objects)
@@ -91,7 +96,11 @@ def test_stdp_weight_snapshots_equal_the_synapses_weights_at_each_snapshot_time(
     reference = SpikeMonitor(net.neurons)
     network = Network(net.inputs, net.neurons, net.synapses, reference_w, reference)
     after_first = None
-    with TraceRecorder(tmp_path / "stdp.trace", spikes=[net.neurons], weights=[Weights(net.synapses, every=25 * ms, learning_rule="stdp")]) as recorder:
+    with TraceRecorder(
+        tmp_path / "stdp.trace",
+        spikes=[net.neurons],
+        weights=[Weights(net.synapses, every=25 * ms, learning_rule="stdp")],
+    ) as recorder:
         network.add(recorder)
         network.run(50 * ms)
         after_first = np.array(net.synapses.w_, copy=True)
@@ -122,14 +131,16 @@ def test_labelled_inputs_become_samples_the_report_can_group_by_class(tmp_path):
     for label in range(3):
         patterns[label, label * 10 : label * 10 + 10] = 200.0
     inputs = PoissonGroup(30, rates=0 * Hz, name="pixels")
-    tau = 10 * ms
+    tau = 10 * ms  # noqa: F841 - used by the equations through the run namespace
     output = NeuronGroup(3, "dv/dt = -v / tau : 1", threshold="v > 1", reset="v = 0", method="exact", name="classes")
     feed = Synapses(inputs, output, "w : 1", on_pre="v += w", name="feed")
     feed.connect()
     feed.w = "0.3 * rand()"
     labels = [0, 1, 2, 1, 0, 2]
     dataset = snntrace.Dataset("three bars", classes=("left", "middle", "right"))
-    with TraceRecorder(tmp_path / "bars.trace", spikes=[inputs, output], dataset=dataset, roles={"classes": "output"}) as recorder:
+    with TraceRecorder(
+        tmp_path / "bars.trace", spikes=[inputs, output], dataset=dataset, roles={"classes": "output"}
+    ) as recorder:
         for index, label in enumerate(labels):
             inputs.rates = patterns[label] * Hz
             with recorder.presenting(index, label, split="train" if index < 4 else "test"):
@@ -181,10 +192,12 @@ def test_a_failing_run_leaves_an_incomplete_trace_with_what_was_recorded(tmp_pat
             raise RuntimeError("simulated crash")
 
     network = Network(net.inputs, net.neurons, net.synapses, reference, crash)
-    with pytest.raises(RuntimeError, match="simulated crash"):
-        with TraceRecorder(tmp_path / "crash.trace", spikes=[net.inputs], chunk=1 * ms) as recorder:
-            network.add(recorder)
-            network.run(50 * ms)
+    with (
+        pytest.raises(RuntimeError, match="simulated crash"),
+        TraceRecorder(tmp_path / "crash.trace", spikes=[net.inputs], chunk=1 * ms) as recorder,
+    ):
+        network.add(recorder)
+        network.run(50 * ms)
     trace = adapter_checks.assert_valid(tmp_path / "crash.trace", complete=False)
     ticks, neurons = reference_spikes(reference, DT)
     adapter_checks.assert_spikes_equal(trace, "inputs", ticks, neurons)
@@ -214,8 +227,11 @@ def test_finished_run_converts_from_its_monitors_and_synapses(tmp_path):
     network.run(60 * ms)
 
     path = write_trace(
-        tmp_path / "posthoc.trace", network, samples=[Sample(0, 0 * ms, 30 * ms, label=1), (1, 30 * ms, 60 * ms, 0)],
-        dataset=snntrace.Dataset("two", classes=("a", "b")), part_rows=200,
+        tmp_path / "posthoc.trace",
+        network,
+        samples=[Sample(0, 0 * ms, 30 * ms, label=1), (1, 30 * ms, 60 * ms, 0)],
+        dataset=snntrace.Dataset("two", classes=("a", "b")),
+        part_rows=200,
     )
     trace = adapter_checks.assert_valid(path)
     ticks, neurons = reference_spikes(spikes_in, DT, offset=50)
@@ -236,9 +252,11 @@ def test_finished_run_converts_from_its_monitors_and_synapses(tmp_path):
 
 
 def test_post_hoc_conversion_resolves_model_constants_from_the_callers_namespace(tmp_path):
-    tau = 7 * ms
-    threshold = 0.8
-    group = NeuronGroup(5, "dv/dt = (1.2 - v) / tau + 0 * mV / ms / volt : 1", threshold="v > threshold", reset="v = 0", method="exact")
+    tau = 7 * ms  # noqa: F841 - used by the model through the run namespace
+    threshold = 0.8  # noqa: F841
+    group = NeuronGroup(
+        5, "dv/dt = (1.2 - v) / tau + 0 * mV / ms / volt : 1", threshold="v > threshold", reset="v = 0", method="exact"
+    )
     monitor = SpikeMonitor(group)
     b2.run(20 * ms)
     trace = snntrace.open_trace(write_trace(tmp_path / "ns.trace", monitor))
@@ -272,8 +290,10 @@ def test_live_recording_is_refused_on_an_unverified_code_generation_target(tmp_p
 
 def test_a_recorded_group_missing_from_the_network_is_refused(tmp_path):
     inside = NeuronGroup(2, "dv/dt = -v / (10*ms) : 1", threshold="v > 1", reset="v = 0", name="inside")
-    # Not a local variable, so the magic network leaves it out (an explicit Network refuses this itself).
-    recorder = TraceRecorder(tmp_path / "x.trace", spikes=[inside, NeuronGroup(2, "v : 1", threshold="v > 1", name="outside")])
+    # "outside" is not a local variable, so the magic network leaves it out (an explicit Network refuses this
+    # itself); the recorder is one, so the magic network runs it.
+    outside = [NeuronGroup(2, "v : 1", threshold="v > 1", name="outside")]
+    recorder = TraceRecorder(tmp_path / "x.trace", spikes=[inside, *outside])  # noqa: F841
     with pytest.raises(b2.BrianObjectException) as excinfo:
         b2.run(1 * ms)
     assert _cause(excinfo).code == "BR008" and "outside" in str(_cause(excinfo))
@@ -291,7 +311,15 @@ def test_a_recorded_group_missing_from_the_network_is_refused(tmp_path):
         (lambda g, s: Weights(s, "weight"), "BR004"),
         (lambda g, s: Weights(s, every=3 * mV), "BR005"),
     ],
-    ids=["nothing", "synapses-as-spikes", "no-threshold", "unknown-state", "synaptic-state", "unknown-weight", "not-a-time"],
+    ids=[
+        "nothing",
+        "synapses-as-spikes",
+        "no-threshold",
+        "unknown-state",
+        "synaptic-state",
+        "unknown-weight",
+        "not-a-time",
+    ],
 )
 def test_impossible_requests_are_refused_with_a_code(make, code):
     group = NeuronGroup(3, "dv/dt = -v / (10*ms) : 1", threshold="v > 1", reset="v = 0")
