@@ -7,13 +7,16 @@ A case starts from the small valid trace of ``_hardening.write_small_trace`` and
 * ``part_table``: ``{"table", "part", "mode": "replace"|"add", "columns": {name: {"type", "values"}}}`` writes a part;
 * ``part_bytes``: ``{"table", "part", "truncate"?, "flip"?: [offsets], "tail"?: hex}`` damages a Parquet part.
 
-Then each of its ``surfaces`` must answer without a crash. A case whose bug is not fixed yet carries ``xfail`` (the
+Then each of its ``surfaces`` must answer without a crash (in a child process when ``isolate`` is set: the case
+once aborted the interpreter). A case whose bug is not fixed yet carries ``xfail`` (the
 reason); it runs strictly, so the fix makes it fail until the marker is removed.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -101,4 +104,22 @@ def test_the_corpus_is_not_empty_and_every_case_says_what_broke():
 def test_a_case_that_once_crashed_gets_an_answer_from_every_surface(path, small_trace, tmp_path):
     case = json.loads(path.read_text())
     trace = build_case(case, fresh_copy(small_trace, tmp_path / "case.trace"))
+    if case.get("isolate"):
+        _assert_no_crash_in_a_child(trace, tmp_path / "case.html", case["surfaces"], f"{path.stem}: {case['what']}")
+        return
     assert_no_crash(outcomes(trace, report_to=tmp_path / "case.html", surfaces=tuple(case["surfaces"])), f"{path.stem}: {case['what']}")
+
+
+CHILD = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from _hardening import assert_no_crash, outcomes
+assert_no_crash(outcomes(Path(sys.argv[2]), report_to=Path(sys.argv[3]), surfaces=tuple(sys.argv[4:])), sys.argv[2])
+"""
+
+
+def _assert_no_crash_in_a_child(trace: Path, report: Path, surfaces: list[str], what: str) -> None:
+    """Run the surfaces in a child process: the case once killed the whole interpreter (a native abort)."""
+    done = subprocess.run([sys.executable, "-c", CHILD, str(Path(__file__).parent), str(trace), str(report), *surfaces], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"{what}: the child exited with {done.returncode}\n{done.stderr[-3000:]}"
