@@ -78,8 +78,10 @@ def _projection_section(context: Context, projection: dict, index: int) -> Secti
     distribution = alt.layer(
         alt.Chart(datasets.add("histogram", records(hist, resolution=trace.resolution, time_columns=("t", "t1"))))
         .transform_filter(overlap)
+        # Cut each snapshot interval to the window: a rect reaching outside it would be drawn over the axes.
+        .transform_calculate(a=f"max(datum.t, {WINDOW}[0])", b=f"min(datum.t1, {WINDOW}[1])")
         .mark_rect(clip=True)
-        .encode(x=x, x2="t1:Q", y=alt.Y("low:Q", title="weight"), y2="high:Q", color=alt.Color("synapses:Q", title="synapses", scale=alt.Scale(scheme="blues"))),
+        .encode(x=alt.X("a:Q", title="time (s)", scale=alt.Scale(domain=alt.ExprRef(expr=WINDOW), nice=False)), x2="b:Q", y=alt.Y("low:Q", title="weight"), y2="high:Q", color=alt.Color("synapses:Q", title="synapses", scale=alt.Scale(scheme="blues"))),
         alt.Chart(datasets.add("stats", records(stats, resolution=trace.resolution)))
         .transform_filter(IN_WINDOW)
         .mark_line(point=True, color="#d62728", clip=True)
