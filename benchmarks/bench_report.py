@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 CHILD = """
@@ -46,7 +45,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quick", action="store_true", help="small traces (100k and 1M spikes) for a smoke run")
-    parser.add_argument("--sizes", type=lambda text: tuple(int(float(x)) for x in text.split(",")), help="spike counts, e.g. 1e6,1e7")
+    parser.add_argument(
+        "--sizes", type=lambda text: tuple(int(float(x)) for x in text.split(",")), help="spike counts, e.g. 1e6,1e7"
+    )
     args = parser.parse_args()
     from snntrace.synthetic import write_synthetic_trace
 

@@ -10,14 +10,15 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from snntrace import aggregate
-from snntrace.errors import SnntraceError, UsageError
-from snntrace.reader import Trace, open_trace
 from snntrace.reports import compression, neurons, overview, synapses
 from snntrace.reports._charts import BRUSH, TIME, WINDOW
 from snntrace.reports._embed import dumps
 from snntrace.reports._model import Context, Omission, Plan, Section
 from snntrace.reports._page import render_page, static_png
+
+from snntrace import aggregate
+from snntrace.errors import SnntraceError, UsageError
+from snntrace.reader import Trace, open_trace
 
 DEFAULT_MAX_SIZE_MB = 5.0
 
@@ -38,7 +39,9 @@ def _initial_window(trace: Trace, bin_ticks: int) -> tuple[float, float]:
     return (round(start * trace.resolution, 9), round(end * trace.resolution, 9))
 
 
-def _sections(context: Context, progress: Callable[[str], None], on_overview: Callable[[dict], None]) -> tuple[list[Section], list[Omission]]:
+def _sections(
+    context: Context, progress: Callable[[str], None], on_overview: Callable[[dict], None]
+) -> tuple[list[Section], list[Omission]]:
     trace = context.trace
     sections: list[Section] = []
     omissions: list[Omission] = []
@@ -99,7 +102,16 @@ def render_report(
                 return html, sections
 
 
-def _attempt(context: Context, pool: ThreadPoolExecutor, png_cache: dict[str, Future], static: bool, title, limit: int, max_size: float, progress):
+def _attempt(
+    context: Context,
+    pool: ThreadPoolExecutor,
+    png_cache: dict[str, Future],
+    static: bool,
+    title,
+    limit: int,
+    max_size: float,
+    progress,
+):
     """Build the page once under the current plan; return (html or None when too large, sections, static)."""
     trace, plan = context.trace, context.plan
 
@@ -113,16 +125,32 @@ def _attempt(context: Context, pool: ThreadPoolExecutor, png_cache: dict[str, Fu
     if static:
         progress("static image")
         image = png_cache[dumps(sections[0].charts[0].spec)].result()
-    page_data = {"master": overview.CHART_KEY, "timeField": TIME, "brushParam": BRUSH, "windowParam": WINDOW, "fullWindow": [0, context.duration]}
+    page_data = {
+        "master": overview.CHART_KEY,
+        "timeField": TIME,
+        "brushParam": BRUSH,
+        "windowParam": WINDOW,
+        "fullWindow": [0, context.duration],
+    }
     progress("page")
-    html = render_page(title=title or trace.name, sections=sections, omissions=omissions, page_data=page_data, static_png=image, static_note=None)
+    html = render_page(
+        title=title or trace.name,
+        sections=sections,
+        omissions=omissions,
+        page_data=page_data,
+        static_png=image,
+        static_note=None,
+    )
     size = len(html.encode("utf-8"))
     if size <= limit:
         return html, sections, static
     if static and image and size - len(image) <= limit and plan.level >= 3:
         return None, sections, False  # the still image goes once data has been thinned a few times
     if not plan.relax():
-        raise ReportTooLargeError(f"the smallest report of this trace is {size / 1e6:.2f} MB, more than --max-size {max_size:g} MB", location=str(trace.path))
+        raise ReportTooLargeError(
+            f"the smallest report of this trace is {size / 1e6:.2f} MB, more than --max-size {max_size:g} MB",
+            location=str(trace.path),
+        )
     if plan.level >= 2 and trace.duration_ticks // plan.bin_ticks > 100:
         plan.bin_ticks *= 2
         context.window = _initial_window(trace, plan.bin_ticks)
@@ -147,9 +175,15 @@ def build_report(
     source = opened.path.resolve()
     resolved = target.resolve()
     if resolved == source or source in resolved.parents:
-        raise UsageError(f"the report would be written into the trace {opened.path}; choose another output", code="RP002", location=str(target))
+        raise UsageError(
+            f"the report would be written into the trace {opened.path}; choose another output",
+            code="RP002",
+            location=str(target),
+        )
     if target.exists() and not force:
-        raise UsageError(f"{target} exists; pass --force (force=True) to replace it", code="RP001", location=str(target))
+        raise UsageError(
+            f"{target} exists; pass --force (force=True) to replace it", code="RP001", location=str(target)
+        )
     if target.is_dir():
         raise UsageError(f"{target} is a directory", code="RP001", location=str(target))
     html, _ = render_report(opened, **options)

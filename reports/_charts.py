@@ -6,7 +6,6 @@ from typing import Any
 
 import altair as alt
 import polars as pl
-
 from snntrace.reports._model import Context
 
 TIME = "t"  # the time field (seconds) of every dataset, so one brush or window applies to all of them
@@ -71,7 +70,9 @@ class Datasets:
         return alt.NamedData(name=name)
 
 
-def to_spec(chart: alt.TopLevelMixin, params: list[dict[str, Any]] = (), datasets: Datasets | None = None) -> dict[str, Any]:
+def to_spec(
+    chart: alt.TopLevelMixin, params: list[dict[str, Any]] = (), datasets: Datasets | None = None
+) -> dict[str, Any]:
     """Return the Vega-Lite dict of a chart (no ``$schema`` URL: the page sets the mode).
 
     ``params`` are added at the top level as plain dicts: Altair's ``add_params`` on a concat would push them into
@@ -88,7 +89,11 @@ def to_spec(chart: alt.TopLevelMixin, params: list[dict[str, Any]] = (), dataset
 
 def configure(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """Apply the report's shared look."""
-    return chart.configure_view(stroke=None).configure_axis(labelFontSize=10, titleFontSize=11).configure_legend(labelLimit=180)
+    return (
+        chart.configure_view(stroke=None)
+        .configure_axis(labelFontSize=10, titleFontSize=11)
+        .configure_legend(labelLimit=180)
+    )
 
 
 def population_name(context: Context, pid: int) -> str:

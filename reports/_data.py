@@ -8,9 +8,9 @@ is a multiple of the base bin). Nothing here is specific to a chart.
 from __future__ import annotations
 
 import polars as pl
+from snntrace.reports._model import Context
 
 from snntrace import aggregate
-from snntrace.reports._model import Context
 
 
 def _base_bin(context: Context, bin_ticks: int) -> int:
@@ -29,7 +29,10 @@ def density(context: Context, bin_ticks: int) -> pl.DataFrame:
 
 def spikes_per_bin(context: Context) -> pl.DataFrame:
     """Return ``t, population, spikes`` of the shown populations at the overview bin."""
-    return context.cached(("spikes_per_bin", context.bin_ticks), lambda: aggregate.rebin(density(context, context.bin_ticks), context.bin_ticks, keys=("population",)))
+    return context.cached(
+        ("spikes_per_bin", context.bin_ticks),
+        lambda: aggregate.rebin(density(context, context.bin_ticks), context.bin_ticks, keys=("population",)),
+    )
 
 
 def neuron_counts(context: Context, pid: int) -> pl.DataFrame:
@@ -39,9 +42,20 @@ def neuron_counts(context: Context, pid: int) -> pl.DataFrame:
 
     def compute() -> pl.DataFrame:
         size = int(context.trace.population(pid)["size"])
-        every = pl.DataFrame({"population": [pid] * size, "neuron": range(size)}, schema={"population": pl.UInt16, "neuron": pl.UInt32})
-        totals = density(context, context.base_bin).filter(pl.col("population") == pid).group_by("population", "neuron").agg(pl.col("spikes").sum())
-        return every.join(totals, on=["population", "neuron"], how="left").with_columns(pl.col("spikes").fill_null(0)).sort("neuron")
+        every = pl.DataFrame(
+            {"population": [pid] * size, "neuron": range(size)}, schema={"population": pl.UInt16, "neuron": pl.UInt32}
+        )
+        totals = (
+            density(context, context.base_bin)
+            .filter(pl.col("population") == pid)
+            .group_by("population", "neuron")
+            .agg(pl.col("spikes").sum())
+        )
+        return (
+            every.join(totals, on=["population", "neuron"], how="left")
+            .with_columns(pl.col("spikes").fill_null(0))
+            .sort("neuron")
+        )
 
     return context.cached(("neuron_counts", pid), compute)
 
@@ -49,7 +63,11 @@ def neuron_counts(context: Context, pid: int) -> pl.DataFrame:
 def class_spikes(context: Context, bin_ticks: int) -> pl.DataFrame:
     """Return ``t, population, neuron, label, spikes`` of the shown populations at ``bin_ticks``."""
     base = _base_bin(context, bin_ticks)
-    frame = context.cached(("class_spikes", base), lambda: aggregate.class_spikes_per_bin(context.trace, base, context.populations))
+    frame = context.cached(
+        ("class_spikes", base), lambda: aggregate.class_spikes_per_bin(context.trace, base, context.populations)
+    )
     if bin_ticks == base:
         return frame
-    return context.cached(("class_spikes", bin_ticks), lambda: aggregate.rebin(frame, bin_ticks, keys=("population", "neuron", "label")))
+    return context.cached(
+        ("class_spikes", bin_ticks), lambda: aggregate.rebin(frame, bin_ticks, keys=("population", "neuron", "label"))
+    )

@@ -29,7 +29,9 @@ def json_script(value: Any, *, element_id: str, **attributes: str) -> Markup:
     ``attributes`` become ``data-*`` attributes (underscores turn into dashes); their values are HTML-escaped.
     """
     text = dumps(value).translate(_SCRIPT_ESCAPES)
-    extra = Markup("").join(Markup(' data-{}="{}"').format(k.replace("_", "-"), v) for k, v in sorted(attributes.items()))
+    extra = Markup("").join(
+        Markup(' data-{}="{}"').format(k.replace("_", "-"), v) for k, v in sorted(attributes.items())
+    )
     return Markup('<script type="application/json" id="{}"{}>{}</script>').format(element_id, extra, Markup(text))
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
-
-from snntrace._version import SPEC_VERSION, __version__
 from snntrace.reports._embed import content_security_policy, json_script
 from snntrace.reports._model import Page, Section
+
+from snntrace._version import SPEC_VERSION, __version__
 
 VEGA_LITE_VERSION = "6.4"  # the Vega-Lite release Altair 6 writes specs for; vl-convert bundles the same
 
@@ -91,7 +91,16 @@ def render_page(
     rendered = []
     for section in sections:
         charts = [
-            RenderedChart(chart.key, chart.title, json_script(chart.spec, element_id=f"spec-{chart.key}", chart=chart.key, follows=str(chart.follows_window).lower()))
+            RenderedChart(
+                chart.key,
+                chart.title,
+                json_script(
+                    chart.spec,
+                    element_id=f"spec-{chart.key}",
+                    chart=chart.key,
+                    follows=str(chart.follows_window).lower(),
+                ),
+            )
             for chart in section.charts
         ]
         rendered.append(replace(section, charts=charts))
@@ -110,4 +119,8 @@ def render_page(
         style=Markup(_asset("report.css")),
         csp=content_security_policy([bundle, script]),
     )
-    return _environment().get_template("report.html.j2").render(page=page, page_json=json_script(page_data, element_id="snntrace-page"))
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(page=page, page_json=json_script(page_data, element_id="snntrace-page"))
+    )

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import altair as alt
 import polars as pl
-
-from snntrace import aggregate
-from snntrace.reports._charts import WIDTH, Datasets, configure, projection_name, records, time_axis, to_spec, window_param
+from snntrace.reports._charts import (
+    WIDTH,
+    Datasets,
+    configure,
+    projection_name,
+    records,
+    time_axis,
+    to_spec,
+    window_param,
+)
 from snntrace.reports._model import Chart, Context, Fact, Section
 from snntrace.reports.overview import event_table, metric_table, thin_metrics
+
+from snntrace import aggregate
 
 QUANTITIES = ("threshold", "compression_rate", "remaining_synapses")
 ALONGSIDE = ("accuracy", "firing_rate")
@@ -17,9 +26,14 @@ ALONGSIDE = ("accuracy", "firing_rate")
 def compression_rows(context: Context) -> pl.DataFrame:
     """Return ``t, quantity, of, value``: compression metrics, else the same figures read from prune events."""
     trace = context.trace
-    metrics = thin_metrics(context, metric_table(context).filter(pl.col("name").is_in(QUANTITIES + ALONGSIDE) & pl.col("t").is_not_null()))
+    metrics = thin_metrics(
+        context, metric_table(context).filter(pl.col("name").is_in(QUANTITIES + ALONGSIDE) & pl.col("t").is_not_null())
+    )
     named = metrics.with_columns(
-        pl.col("projection").replace_strict(trace.projection_names, default=None, return_dtype=pl.String).fill_null("all").alias("of")
+        pl.col("projection")
+        .replace_strict(trace.projection_names, default=None, return_dtype=pl.String)
+        .fill_null("all")
+        .alias("of")
     ).select("t", pl.col("name").alias("quantity"), "of", "value")
     events = event_table(context).filter(pl.col("kind") == "prune")
     rows = []
@@ -34,8 +48,12 @@ def compression_rows(context: Context) -> pl.DataFrame:
                 rows.append({"t": t, "quantity": "remaining_synapses", "of": of, "value": float(payload["remaining"])})
                 total = synapses.get(projection)
                 if total:
-                    rows.append({"t": t, "quantity": "compression_rate", "of": of, "value": 1 - payload["remaining"] / total})
-    from_events = pl.DataFrame(rows, schema={"t": pl.Int64, "quantity": pl.String, "of": pl.String, "value": pl.Float64})
+                    rows.append(
+                        {"t": t, "quantity": "compression_rate", "of": of, "value": 1 - payload["remaining"] / total}
+                    )
+    from_events = pl.DataFrame(
+        rows, schema={"t": pl.Int64, "quantity": pl.String, "of": pl.String, "value": pl.Float64}
+    )
     # Metrics win over event payloads for the same quantity and projection: the producer computed them.
     have = named.select("quantity", "of").unique()
     from_events = from_events.join(have, on=["quantity", "of"], how="anti")
@@ -57,7 +75,12 @@ def build(context: Context) -> Section | None:
             alt.Chart(source, title=quantity.replace("_", " "))
             .transform_filter(alt.datum.quantity == quantity)
             .mark_line(point=True, clip=True)
-            .encode(x=x, y=alt.Y("value:Q", title=quantity.replace("_", " ")), color=alt.Color("of:N", title="of"), tooltip=["of:N", "t:Q", "value:Q"])
+            .encode(
+                x=x,
+                y=alt.Y("value:Q", title=quantity.replace("_", " ")),
+                color=alt.Color("of:N", title="of"),
+                tooltip=["of:N", "t:Q", "value:Q"],
+            )
             .properties(width=WIDTH, height=90)
         )
     chart = configure(alt.vconcat(*charts, spacing=14))
@@ -69,6 +92,8 @@ def build(context: Context) -> Section | None:
         title="Compression",
         question="How far did pruning thin each projection, and what did accuracy and activity do meanwhile?",
         facts=facts,
-        charts=[Chart(key="chart-compression", title="Compression", spec=to_spec(chart, [window_param(context)], datasets))],
+        charts=[
+            Chart(key="chart-compression", title="Compression", spec=to_spec(chart, [window_param(context)], datasets))
+        ],
         notes=notes,
     )

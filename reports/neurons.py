@@ -6,12 +6,24 @@ import math
 
 import altair as alt
 import polars as pl
-
-from snntrace import aggregate
-from snntrace.reports._charts import IN_WINDOW, Datasets, TIME, WIDTH, configure, population_name, range_param, records, time_axis, to_spec, window_param
 from snntrace.reports import _data
+from snntrace.reports._charts import (
+    IN_WINDOW,
+    TIME,
+    WIDTH,
+    Datasets,
+    configure,
+    population_name,
+    range_param,
+    records,
+    time_axis,
+    to_spec,
+    window_param,
+)
 from snntrace.reports._model import Chart, Context, Fact, Section
 from snntrace.reports.overview import class_names
+
+from snntrace import aggregate
 
 NEURON = "neuron"  # the neuron picker parameter
 DOMINATING = 3.0  # a neuron firing more than this many times the window's mean is flagged
@@ -33,9 +45,11 @@ def _flags(counts: pl.DataFrame) -> list[Fact]:
     silent = counts.filter(pl.col("spikes") == 0)["neuron"].to_list()
     mean = float(spikes.mean() or 0.0)
     dominating = counts.filter(pl.col("spikes") > DOMINATING * mean)["neuron"].to_list() if mean > 0 else []
+
     def listed(ids: list[int]) -> str:
         shown = ", ".join(str(i) for i in ids[:20])
         return f"{len(ids)}" + (f" ({shown}{', ...' if len(ids) > 20 else ''})" if ids else "")
+
     return [
         Fact("Neurons", str(counts.height)),
         Fact("Mean spikes per neuron", f"{mean:.4g}"),
@@ -52,15 +66,30 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
         return None
     size = int(trace.population(pid)["size"])
     potential, _ = _coarse(
-        context, f"potential{pid}", lambda b: aggregate.potential_per_bin(trace, b, per_neuron=True).filter(pl.col("population") == pid), context.plan.cells
+        context,
+        f"potential{pid}",
+        lambda b: aggregate.potential_per_bin(trace, b, per_neuron=True).filter(pl.col("population") == pid),
+        context.plan.cells,
     )
     # Start on the most active neuron, preferring one whose potential was recorded so every view has data.
-    candidates = counts.filter(pl.col("neuron").is_in(potential["neuron"].unique().implode())) if potential.height else counts
+    candidates = (
+        counts.filter(pl.col("neuron").is_in(potential["neuron"].unique().implode())) if potential.height else counts
+    )
     picked = int(candidates.sort(["spikes", "neuron"], descending=[True, False])["neuron"][0])
     notes: list[str] = []
-    density, density_bin = _coarse(context, f"density{pid}", lambda b: _data.density(context, b).filter(pl.col("population") == pid), context.plan.cells)
+    density, density_bin = _coarse(
+        context,
+        f"density{pid}",
+        lambda b: _data.density(context, b).filter(pl.col("population") == pid),
+        context.plan.cells,
+    )
     datasets = Datasets()
-    dens = datasets.add("density", records(density.select(TIME, pl.col("neuron").alias("n"), pl.col("spikes").alias("k")), resolution=trace.resolution))
+    dens = datasets.add(
+        "density",
+        records(
+            density.select(TIME, pl.col("neuron").alias("n"), pl.col("spikes").alias("k")), resolution=trace.resolution
+        ),
+    )
     params = [window_param(context), range_param(NEURON, picked, 0, max(size - 1, 0), "neuron ")]
     x = time_axis()
     charts: list[alt.Chart] = []
@@ -76,7 +105,9 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
         .encode(
             x=alt.X("n:Q", title="neuron", scale=alt.Scale(domain=[0, max(size - 1, 1)])),
             y=alt.Y("spikes:Q", title="spikes"),
-            color=alt.Color("flag:N", scale=alt.Scale(domain=["typical", "dominating"], range=["#4c78a8", "#f58518"]), legend=None),
+            color=alt.Color(
+                "flag:N", scale=alt.Scale(domain=["typical", "dominating"], range=["#4c78a8", "#f58518"]), legend=None
+            ),
             tooltip=["n:Q", "spikes:Q"],
         )
         .properties(width=WIDTH, height=110)
@@ -86,12 +117,23 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
     has_samples = trace.has_rows("samples")
     if has_samples:
         classes = trace.classes
+
         def class_bins(b: int) -> pl.DataFrame:
-            spikes = _data.class_spikes(context, b).filter(pl.col("population") == pid).select(TIME, pl.col("neuron").cast(pl.Int64).alias("n"), "label", pl.col("spikes").alias("k"))
-            exposure = aggregate.class_exposure(trace, b).select(TIME, "label", (pl.col("ticks") * trace.resolution).alias("d"))
+            spikes = (
+                _data.class_spikes(context, b)
+                .filter(pl.col("population") == pid)
+                .select(TIME, pl.col("neuron").cast(pl.Int64).alias("n"), "label", pl.col("spikes").alias("k"))
+            )
+            exposure = aggregate.class_exposure(trace, b).select(
+                TIME, "label", (pl.col("ticks") * trace.resolution).alias("d")
+            )
             return pl.concat([spikes, exposure], how="diagonal_relaxed").sort(TIME, "label", "n", nulls_last=True)
+
         classed, class_bin = _coarse(context, f"classes{pid}", class_bins, context.plan.cells)
-        cls = datasets.add("classes", records(classed.with_columns(class_names(classes).alias("c")).drop("label"), resolution=trace.resolution))
+        cls = datasets.add(
+            "classes",
+            records(classed.with_columns(class_names(classes).alias("c")).drop("label"), resolution=trace.resolution),
+        )
         order = list(classes) or None
         charts.append(
             alt.Chart(cls, title="Firing rate per neuron and shown class in the window (Hz)")
@@ -123,11 +165,26 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
     )
     if potential.height:
         recorded = sorted(set(potential["neuron"].to_list()))
-        source = datasets.add("potential", records(potential.select(TIME, pl.col("neuron").cast(pl.Int64).alias("n"), "mean", "min", "max"), resolution=trace.resolution))
-        band = alt.Chart(source).transform_filter(picked_filter).mark_area(opacity=0.25, clip=True).encode(x=x, y=alt.Y("min:Q", title="v"), y2="max:Q")
+        source = datasets.add(
+            "potential",
+            records(
+                potential.select(TIME, pl.col("neuron").cast(pl.Int64).alias("n"), "mean", "min", "max"),
+                resolution=trace.resolution,
+            ),
+        )
+        band = (
+            alt.Chart(source)
+            .transform_filter(picked_filter)
+            .mark_area(opacity=0.25, clip=True)
+            .encode(x=x, y=alt.Y("min:Q", title="v"), y2="max:Q")
+        )
         line = alt.Chart(source).transform_filter(picked_filter).mark_line(clip=True).encode(x=x, y="mean:Q")
         listed = ", ".join(str(n) for n in recorded[:12]) + (", ..." if len(recorded) > 12 else "")
-        charts.append(alt.layer(band, line, title=f"Picked neuron: membrane potential (recorded neurons: {listed})").properties(width=WIDTH, height=80))
+        charts.append(
+            alt.layer(band, line, title=f"Picked neuron: membrane potential (recorded neurons: {listed})").properties(
+                width=WIDTH, height=80
+            )
+        )
     else:
         notes.append(f"Membrane potential of {name} was not recorded.")
     if has_samples:
@@ -142,14 +199,29 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
     rows = context.cached(("spike_rows", pid), lambda: aggregate.spike_rows(trace, [pid]))
     if rows <= context.plan.raw_spikes:
         raw = context.cached(("raw", pid), lambda: aggregate.raw_spikes(trace, [pid]))
-        source = datasets.add("raw", records(raw.select(TIME, pl.col("neuron").alias("n")), resolution=trace.resolution))
-        raster = alt.Chart(source, title="Raster: every spike in the window").transform_filter(IN_WINDOW).mark_tick(thickness=1, size=3, clip=True).encode(x=x, y=alt.Y("n:Q", title="neuron"))
+        source = datasets.add(
+            "raw", records(raw.select(TIME, pl.col("neuron").alias("n")), resolution=trace.resolution)
+        )
+        raster = (
+            alt.Chart(source, title="Raster: every spike in the window")
+            .transform_filter(IN_WINDOW)
+            .mark_tick(thickness=1, size=3, clip=True)
+            .encode(x=x, y=alt.Y("n:Q", title="neuron"))
+        )
     else:
         raster = (
-            alt.Chart(dens, title=f"Raster density: spikes per {density_bin * trace.resolution:.6g} s bin and neuron ({rows:,} spikes are too many to embed)")
+            alt.Chart(
+                dens,
+                title=f"Raster density: spikes per {density_bin * trace.resolution:.6g} s bin and neuron ({rows:,} spikes are too many to embed)",
+            )
             .transform_filter(IN_WINDOW)
             .mark_rect(clip=True)
-            .encode(x=x, x2=alt.X2("t2:Q"), y=alt.Y("n:Q", title="neuron"), color=alt.Color("k:Q", title="spikes", scale=alt.Scale(scheme="greys")))
+            .encode(
+                x=x,
+                x2=alt.X2("t2:Q"),
+                y=alt.Y("n:Q", title="neuron"),
+                color=alt.Color("k:Q", title="spikes", scale=alt.Scale(scheme="greys")),
+            )
             .transform_calculate(t2=f"datum.t + {density_bin * trace.resolution!r}")
         )
         notes.append("Raw spikes exceed the page budget; the raster shows binned counts.")

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import altair as alt
 import polars as pl
+from snntrace.reports import _data
+from snntrace.reports._charts import (
+    BRUSH,
+    TIME,
+    WIDTH,
+    Datasets,
+    configure,
+    population_name,
+    records,
+    time_axis,
+    to_spec,
+)
+from snntrace.reports._model import Chart, Context, Fact, Section
 
 from snntrace import aggregate
-from snntrace.reports._charts import BRUSH, Datasets, TIME, WIDTH, configure, population_name, projection_name, records, time_axis, to_spec
-from snntrace.reports import _data
-from snntrace.reports._model import Chart, Context, Fact, Section
 
 KEY = "overview"
 CHART_KEY = "chart-overview"
@@ -31,7 +41,9 @@ def event_table(context: Context) -> pl.DataFrame:
 
 def class_names(classes: list[str], column: str = "label") -> pl.Expr:
     """Return an expression naming each label index by its dataset class (the index when unnamed)."""
-    return pl.col(column).replace_strict(dict(enumerate(classes)), default=pl.col(column).cast(pl.String), return_dtype=pl.String)
+    return pl.col(column).replace_strict(
+        dict(enumerate(classes)), default=pl.col(column).cast(pl.String), return_dtype=pl.String
+    )
 
 
 MAX_EVENT_RULES = 500
@@ -55,7 +67,9 @@ def thin_metrics(context: Context, metrics: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("value").mean(), pl.col("step").max())
         .select(metrics.columns)
     )
-    return pl.concat([metrics.filter(~pl.col("name").is_in(dense)), binned]).sort("name", TIME, "population", "projection", nulls_last=True)
+    return pl.concat([metrics.filter(~pl.col("name").is_in(dense)), binned]).sort(
+        "name", TIME, "population", "projection", nulls_last=True
+    )
 
 
 def facts(context: Context) -> list[Fact]:
@@ -83,7 +97,9 @@ def facts(context: Context) -> list[Fact]:
     if accuracy.height:
         out.append(Fact("Final accuracy", f"{accuracy['value'][-1]:.4g}"))
     out.append(Fact("Created", str(manifest.get("created", "unknown"))))
-    out.append(Fact("Complete", "yes" if trace.complete else "no: the run stopped before the producer closed the trace"))
+    out.append(
+        Fact("Complete", "yes" if trace.complete else "no: the run stopped before the producer closed the trace")
+    )
     out.append(Fact("Time bin", f"{context.bin_ticks * trace.resolution:.6g} s"))
     for key, value in sorted(manifest.get("annotations", {}).items()):
         out.append(Fact(f"Annotation {key}", str(value)))
@@ -92,9 +108,17 @@ def facts(context: Context) -> list[Fact]:
 
 def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> list[alt.Chart]:
     trace = context.trace
-    spikes = spike_bins(context).with_columns(
-        pl.col("population").replace_strict(trace.population_names, default=pl.col("population").cast(pl.String), return_dtype=pl.String).alias("pop")
-    ).select(TIME, "pop", "spikes")
+    spikes = (
+        spike_bins(context)
+        .with_columns(
+            pl.col("population")
+            .replace_strict(
+                trace.population_names, default=pl.col("population").cast(pl.String), return_dtype=pl.String
+            )
+            .alias("pop")
+        )
+        .select(TIME, "pop", "spikes")
+    )
     x = time_axis(follow=False, context=context)
     brush = alt.selection_interval(name=BRUSH, encodings=["x"], value={"x": list(context.window)})
     base = (
@@ -108,29 +132,57 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
     if events.height > MAX_EVENT_RULES:
         # Thousands of rules would hide the timeline and bloat the page: one rule per bin and kind instead.
         events = events.group_by(_first_in_bin(context), "kind").agg(pl.len().alias("events")).sort(TIME, "kind")
-        notes.append(f"Events are drawn once per {context.bin_ticks * trace.resolution:.6g} s bin and kind (too many to draw one by one).")
+        notes.append(
+            f"Events are drawn once per {context.bin_ticks * trace.resolution:.6g} s bin and kind (too many to draw one by one)."
+        )
     if events.height:
         rows = records(events.select(TIME, "kind"), resolution=trace.resolution)
-        layers.append(alt.Chart(datasets.add("events", rows)).mark_rule(strokeDash=[4, 3], opacity=0.6).encode(x=x, strokeDash=alt.value([4, 3]), color=alt.value("#555"), tooltip=["kind:N", f"{TIME}:Q"]))
+        layers.append(
+            alt.Chart(datasets.add("events", rows))
+            .mark_rule(strokeDash=[4, 3], opacity=0.6)
+            .encode(x=x, strokeDash=alt.value([4, 3]), color=alt.value("#555"), tooltip=["kind:N", f"{TIME}:Q"])
+        )
     rows = [alt.layer(*layers).properties(width=WIDTH, height=140, name="timeline")]
 
-    potential = context.cached(("potential", context.bin_ticks), lambda: aggregate.potential_per_bin(trace, context.bin_ticks))
+    potential = context.cached(
+        ("potential", context.bin_ticks), lambda: aggregate.potential_per_bin(trace, context.bin_ticks)
+    )
     if potential.height:
-        data = potential.with_columns(pl.col("population").replace_strict(trace.population_names, default="?", return_dtype=pl.String).alias("pop")).select(TIME, "pop", "mean", "min", "max")
+        data = potential.with_columns(
+            pl.col("population")
+            .replace_strict(trace.population_names, default="?", return_dtype=pl.String)
+            .alias("pop")
+        ).select(TIME, "pop", "mean", "min", "max")
         source = datasets.add("potential", records(data, resolution=trace.resolution))
-        band = alt.Chart(source).mark_area(opacity=0.2).encode(x=x, y=alt.Y("min:Q", title="v"), y2="max:Q", color="pop:N")
+        band = (
+            alt.Chart(source).mark_area(opacity=0.2).encode(x=x, y=alt.Y("min:Q", title="v"), y2="max:Q", color="pop:N")
+        )
         line = alt.Chart(source).mark_line().encode(x=x, y="mean:Q", color="pop:N")
-        rows.append(alt.layer(band, line, title="Membrane potential per bin (mean, min-max)").properties(width=WIDTH, height=90))
+        rows.append(
+            alt.layer(band, line, title="Membrane potential per bin (mean, min-max)").properties(width=WIDTH, height=90)
+        )
     else:
         notes.append("Membrane potential (state variable v) was not recorded.")
 
     updates = context.cached("weight_updates", lambda: aggregate.weight_updates(trace))
     if updates.height:
-        data = updates.with_columns(pl.col("projection").replace_strict(trace.projection_names, default="?", return_dtype=pl.String).alias("proj")).select(TIME, "proj", "changed", "mean_abs_dw")
+        data = updates.with_columns(
+            pl.col("projection")
+            .replace_strict(trace.projection_names, default="?", return_dtype=pl.String)
+            .alias("proj")
+        ).select(TIME, "proj", "changed", "mean_abs_dw")
         rows.append(
-            alt.Chart(datasets.add("updates", records(data, resolution=trace.resolution)), title="Weight updates between snapshots")
+            alt.Chart(
+                datasets.add("updates", records(data, resolution=trace.resolution)),
+                title="Weight updates between snapshots",
+            )
             .mark_line(point=True)
-            .encode(x=x, y=alt.Y("changed:Q", title="synapses changed"), color=alt.Color("proj:N", title="projection"), tooltip=["proj:N", "changed:Q", "mean_abs_dw:Q"])
+            .encode(
+                x=x,
+                y=alt.Y("changed:Q", title="synapses changed"),
+                color=alt.Color("proj:N", title="projection"),
+                tooltip=["proj:N", "changed:Q", "mean_abs_dw:Q"],
+            )
             .properties(width=WIDTH, height=90)
         )
     else:
@@ -139,13 +191,23 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
     metrics = thin_metrics(context, metric_table(context).filter(pl.col(TIME).is_not_null()))
     names = sorted(set(metrics["name"].to_list()))
     for number, name in enumerate(names[:8]):
-        data = metrics.filter(pl.col("name") == name).with_columns(
-            pl.col("projection").replace_strict(trace.projection_names, default=None, return_dtype=pl.String).fill_null(
-                pl.col("population").replace_strict(trace.population_names, default=None, return_dtype=pl.String)
-            ).fill_null("all").alias("of")
-        ).select(TIME, "value", "of")
+        data = (
+            metrics.filter(pl.col("name") == name)
+            .with_columns(
+                pl.col("projection")
+                .replace_strict(trace.projection_names, default=None, return_dtype=pl.String)
+                .fill_null(
+                    pl.col("population").replace_strict(trace.population_names, default=None, return_dtype=pl.String)
+                )
+                .fill_null("all")
+                .alias("of")
+            )
+            .select(TIME, "value", "of")
+        )
         rows.append(
-            alt.Chart(datasets.add(f"metric{number}", records(data, resolution=trace.resolution)), title=f"Metric: {name}")
+            alt.Chart(
+                datasets.add(f"metric{number}", records(data, resolution=trace.resolution)), title=f"Metric: {name}"
+            )
             .mark_line(point=True)
             .encode(x=x, y=alt.Y("value:Q", title=name), color=alt.Color("of:N", title="of"))
             .properties(width=WIDTH, height=70)
@@ -161,17 +223,32 @@ def _dataset_chart(context: Context, datasets: Datasets) -> alt.Chart | None:
     trace = context.trace
     if not trace.has_rows("samples"):
         return None
-    samples = context.cached(("samples_per_bin", context.bin_ticks), lambda: aggregate.samples_per_bin(trace, context.bin_ticks))
+    samples = context.cached(
+        ("samples_per_bin", context.bin_ticks), lambda: aggregate.samples_per_bin(trace, context.bin_ticks)
+    )
     classes = trace.classes
     label = class_names(classes)
-    data = samples.group_by(TIME, "label").agg(pl.col("samples").sum().alias("n")).sort(TIME, "label").with_columns(label.alias("class")).select(TIME, "class", "n")
+    data = (
+        samples.group_by(TIME, "label")
+        .agg(pl.col("samples").sum().alias("n"))
+        .sort(TIME, "label")
+        .with_columns(label.alias("class"))
+        .select(TIME, "class", "n")
+    )
     order = list(classes) if classes else None
     return (
-        alt.Chart(datasets.add("samples", records(data, resolution=trace.resolution)), title="Samples per class in the brushed window")
+        alt.Chart(
+            datasets.add("samples", records(data, resolution=trace.resolution)),
+            title="Samples per class in the brushed window",
+        )
         .transform_filter({"param": BRUSH})
         .transform_aggregate(samples="sum(n)", groupby=["class"])
         .mark_bar()
-        .encode(x=alt.X("samples:Q", title="samples shown"), y=alt.Y("class:N", sort=order, title="class"), tooltip=["class:N", "samples:Q"])
+        .encode(
+            x=alt.X("samples:Q", title="samples shown"),
+            y=alt.Y("class:N", sort=order, title="class"),
+            tooltip=["class:N", "samples:Q"],
+        )
         .properties(width=WIDTH, height=max(60, 14 * max(len(classes), 1)))
     )
 

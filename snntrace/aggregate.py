@@ -100,14 +100,18 @@ def spike_density(trace: Trace, bin_ticks: int, populations: Sequence[int] | Non
     return collect(query)
 
 
-def rebin(frame: pl.DataFrame, bin_ticks: int, keys: Sequence[str] = ("population", "neuron"), value: str = "spikes") -> pl.DataFrame:
+def rebin(
+    frame: pl.DataFrame, bin_ticks: int, keys: Sequence[str] = ("population", "neuron"), value: str = "spikes"
+) -> pl.DataFrame:
     """Return a binned frame summed into coarser bins of ``bin_ticks`` (exact when it is a multiple of the old bin)."""
     return frame.lazy().group_by(_binned("t", bin_ticks), *keys).agg(pl.col(value).sum()).sort("t", *keys).collect()
 
 
 def raw_spikes(trace: Trace, populations: Sequence[int] | None = None) -> pl.DataFrame:
     """Return the spike rows themselves: ``t, population, neuron, count`` sorted by time."""
-    return collect(_spikes(trace, populations).select("t", "population", "neuron", "count").sort("t", "population", "neuron"))
+    return collect(
+        _spikes(trace, populations).select("t", "population", "neuron", "count").sort("t", "population", "neuron")
+    )
 
 
 def neuron_spike_counts(trace: Trace, populations: Sequence[int] | None = None) -> pl.DataFrame:
@@ -115,10 +119,15 @@ def neuron_spike_counts(trace: Trace, populations: Sequence[int] | None = None) 
     ids = population_ids(trace) if populations is None else list(populations)
     sizes = {int(p["id"]): int(p["size"]) for p in trace.populations}
     every = pl.LazyFrame(
-        {"population": [pid for pid in ids for _ in range(sizes[pid])], "neuron": [n for pid in ids for n in range(sizes[pid])]},
+        {
+            "population": [pid for pid in ids for _ in range(sizes[pid])],
+            "neuron": [n for pid in ids for n in range(sizes[pid])],
+        },
         schema={"population": pl.UInt16, "neuron": pl.UInt32},
     )
-    counted = _spikes(trace, ids).group_by("population", "neuron").agg(pl.col("count").cast(pl.Int64).sum().alias("spikes"))
+    counted = (
+        _spikes(trace, ids).group_by("population", "neuron").agg(pl.col("count").cast(pl.Int64).sum().alias("spikes"))
+    )
     query = every.join(counted, on=["population", "neuron"], how="left").with_columns(pl.col("spikes").fill_null(0))
     return collect(query.sort("population", "neuron"))
 
@@ -174,11 +183,16 @@ def class_exposure(trace: Trace, bin_ticks: int | None = None) -> pl.DataFrame:
         query = windows.group_by("label").agg((pl.col("t_end") - pl.col("t_start")).sum().alias("ticks")).sort("label")
         return collect(query)
     query = (
-        windows.with_columns(pl.int_ranges(pl.col("t_start") // bin_ticks, (pl.col("t_end") - 1) // bin_ticks + 1).alias("b"))
+        windows.with_columns(
+            pl.int_ranges(pl.col("t_start") // bin_ticks, (pl.col("t_end") - 1) // bin_ticks + 1).alias("b")
+        )
         .explode("b")
         .with_columns((pl.col("b").cast(pl.Int64) * bin_ticks).alias("t"))
         .with_columns(
-            (pl.min_horizontal(pl.col("t_end"), pl.col("t") + bin_ticks) - pl.max_horizontal(pl.col("t_start"), pl.col("t"))).alias("ticks")
+            (
+                pl.min_horizontal(pl.col("t_end"), pl.col("t") + bin_ticks)
+                - pl.max_horizontal(pl.col("t_start"), pl.col("t"))
+            ).alias("ticks")
         )
         .group_by("t", "label")
         .agg(pl.col("ticks").sum())
@@ -210,9 +224,19 @@ def class_spikes_per_bin(trace: Trace, bin_ticks: int, populations: Sequence[int
 
 def class_firing_rates(trace: Trace, populations: Sequence[int] | None = None) -> pl.DataFrame:
     """Return each neuron's rate while each class was shown, in Hz: ``population, neuron, label, spikes, seconds, rate``."""
-    counts = labelled_spikes(trace, populations).group_by("population", "neuron", "label").agg(pl.col("count").cast(pl.Int64).sum().alias("spikes"))
-    exposure = pl.LazyFrame(class_exposure(trace)).with_columns((pl.col("ticks") * trace.resolution).alias("seconds")).drop("ticks")
-    query = counts.join(exposure, on="label", how="inner").with_columns((pl.col("spikes") / pl.col("seconds")).alias("rate"))
+    counts = (
+        labelled_spikes(trace, populations)
+        .group_by("population", "neuron", "label")
+        .agg(pl.col("count").cast(pl.Int64).sum().alias("spikes"))
+    )
+    exposure = (
+        pl.LazyFrame(class_exposure(trace))
+        .with_columns((pl.col("ticks") * trace.resolution).alias("seconds"))
+        .drop("ticks")
+    )
+    query = counts.join(exposure, on="label", how="inner").with_columns(
+        (pl.col("spikes") / pl.col("seconds")).alias("rate")
+    )
     return collect(query.sort("population", "neuron", "label"))
 
 
@@ -250,7 +274,9 @@ def potential_per_bin(trace: Trace, bin_ticks: int, *, variable: str = "v", per_
     query = (
         trace.states.filter(pl.col("variable").cast(pl.String) == variable)
         .group_by(*keys)
-        .agg(pl.col("value").mean().alias("mean"), pl.col("value").min().alias("min"), pl.col("value").max().alias("max"))
+        .agg(
+            pl.col("value").mean().alias("mean"), pl.col("value").min().alias("min"), pl.col("value").max().alias("max")
+        )
         .sort(["t", "population"] + (["neuron"] if per_neuron else []))
     )
     return collect(query)
@@ -259,12 +285,16 @@ def potential_per_bin(trace: Trace, bin_ticks: int, *, variable: str = "v", per_
 # -- weights ---------------------------------------------------------------------------------------------------------
 def weight_snapshots(trace: Trace) -> pl.DataFrame:
     """Return the snapshot times per projection: ``projection, t, synapses``."""
-    return collect(trace.weights.group_by("projection", "t").agg(pl.len().cast(pl.Int64).alias("synapses")).sort("projection", "t"))
+    return collect(
+        trace.weights.group_by("projection", "t").agg(pl.len().cast(pl.Int64).alias("synapses")).sort("projection", "t")
+    )
 
 
 def weight_stats(trace: Trace) -> pl.DataFrame:
     """Return per projection and snapshot: ``projection, t, synapses, mean, min, max, q05, q25, q50, q75, q95``."""
-    quantiles = [pl.col("weight").quantile(q, interpolation="linear").alias(f"q{round(q * 100):02d}") for q in WEIGHT_QUANTILES]
+    quantiles = [
+        pl.col("weight").quantile(q, interpolation="linear").alias(f"q{round(q * 100):02d}") for q in WEIGHT_QUANTILES
+    ]
     query = (
         trace.weights.group_by("projection", "t")
         .agg(
@@ -284,12 +314,16 @@ def weight_histogram(trace: Trace, *, bins: int = 20) -> pl.DataFrame:
 
     Columns ``projection, t, bin, low, high, synapses``; ``bin`` 0..bins-1, the maximum falls in the last bin.
     """
-    ranges = trace.weights.group_by("projection").agg(pl.col("weight").min().alias("lo"), pl.col("weight").max().alias("hi"))
+    ranges = trace.weights.group_by("projection").agg(
+        pl.col("weight").min().alias("lo"), pl.col("weight").max().alias("hi")
+    )
     width = pl.when(pl.col("hi") > pl.col("lo")).then((pl.col("hi") - pl.col("lo")) / bins).otherwise(1.0)
     query = (
         trace.weights.join(ranges, on="projection")
         .with_columns(width.alias("width"))
-        .with_columns(((pl.col("weight") - pl.col("lo")) / pl.col("width")).floor().cast(pl.Int64).clip(0, bins - 1).alias("bin"))
+        .with_columns(
+            ((pl.col("weight") - pl.col("lo")) / pl.col("width")).floor().cast(pl.Int64).clip(0, bins - 1).alias("bin")
+        )
         .group_by("projection", "t", "bin")
         .agg(
             pl.len().cast(pl.Int64).alias("synapses"),
@@ -313,7 +347,9 @@ def weight_updates(trace: Trace, bin_ticks: int | None = None) -> pl.DataFrame:
         pl.col("t").rank("ordinal").over("projection").cast(pl.Int64).alias("k")
     )
     numbered = trace.weights.join(snaps, on=["projection", "t"]).select("projection", "k", "t", "pre", "post", "weight")
-    previous = numbered.select("projection", (pl.col("k") + 1).alias("k"), "pre", "post", pl.col("weight").alias("before"))
+    previous = numbered.select(
+        "projection", (pl.col("k") + 1).alias("k"), "pre", "post", pl.col("weight").alias("before")
+    )
     current = numbered.filter(pl.col("k") > 1)
     times = snaps.filter(pl.col("k") > 1)
     both = current.join(previous, on=["projection", "k", "pre", "post"], how="full", coalesce=True).join(
@@ -355,7 +391,9 @@ def final_weights(trace: Trace, projection: int, posts: Sequence[int] | None = N
     return collect(query.select("pre", "post", "weight").sort("post", "pre"))
 
 
-def neuron_weights(trace: Trace, projection: int, posts: Sequence[int], snapshots: Sequence[int] | None = None) -> pl.DataFrame:
+def neuron_weights(
+    trace: Trace, projection: int, posts: Sequence[int], snapshots: Sequence[int] | None = None
+) -> pl.DataFrame:
     """Return the weights onto some post neurons at some snapshot ticks (all when None): ``t, pre, post, weight``."""
     query = trace.weights.filter((pl.col("projection") == projection) & pl.col("post").is_in(list(posts)))
     if snapshots is not None:
@@ -366,7 +404,9 @@ def neuron_weights(trace: Trace, projection: int, posts: Sequence[int], snapshot
 # -- metrics and events ------------------------------------------------------------------------------------------
 def metrics(trace: Trace) -> pl.DataFrame:
     """Return the metrics table as it is: ``t, step, name, value, population, projection`` (names as strings)."""
-    return collect(trace.metrics.with_columns(pl.col("name").cast(pl.String)).sort("name", "step", "t", nulls_last=True))
+    return collect(
+        trace.metrics.with_columns(pl.col("name").cast(pl.String)).sort("name", "step", "t", nulls_last=True)
+    )
 
 
 def events(trace: Trace) -> pl.DataFrame:

@@ -64,7 +64,16 @@ def test_firing_rates_divide_by_the_run_length(small):
 def test_labelled_spikes_keep_only_spikes_inside_a_presentation(small):
     got = aggregate.collect(aggregate.labelled_spikes(small, [1]).sort("t", "neuron"))
     # t=0,5,12,12,30 fall in [0,40) (label 0); 55,61,99 in [50,100) (label 1)
-    assert got.select("t", "neuron", "label").rows() == [(0, 0, 0), (5, 1, 0), (12, 0, 0), (12, 1, 0), (30, 0, 0), (55, 0, 1), (61, 1, 1), (99, 1, 1)]
+    assert got.select("t", "neuron", "label").rows() == [
+        (0, 0, 0),
+        (5, 1, 0),
+        (12, 0, 0),
+        (12, 1, 0),
+        (30, 0, 0),
+        (55, 0, 1),
+        (61, 1, 1),
+        (99, 1, 1),
+    ]
 
 
 def test_class_exposure_splits_presentations_at_bin_edges(small):
@@ -82,7 +91,12 @@ def test_class_firing_rates_divide_spikes_by_presentation_seconds(small):
 
 def test_class_spikes_per_bin_group_by_bin_neuron_and_label(small):
     out = aggregate.class_spikes_per_bin(small, 50, [1])
-    assert out.select("t", "neuron", "label", "spikes").rows() == [(0, 0, 0, 3), (0, 1, 0, 2), (50, 0, 1, 1), (50, 1, 1, 2)]
+    assert out.select("t", "neuron", "label", "spikes").rows() == [
+        (0, 0, 0, 3),
+        (0, 1, 0, 2),
+        (50, 0, 1, 1),
+        (50, 1, 1, 2),
+    ]
 
 
 def test_samples_per_bin_count_presentation_starts(small):
@@ -123,7 +137,10 @@ def test_final_weights_are_the_last_snapshot(small):
 
 
 def test_metrics_and_events_come_back_as_recorded(small):
-    assert aggregate.metrics(small).select("t", "name", "value").rows() == [(40, "accuracy", 0.5), (80, "accuracy", 0.75)]
+    assert aggregate.metrics(small).select("t", "name", "value").rows() == [
+        (40, "accuracy", 0.5),
+        (80, "accuracy", 0.75),
+    ]
     events = aggregate.events(small)
     assert events.select("t", "kind", "projection").rows() == [(80, "prune", 0)]
     assert aggregate.event_payloads(events) == [{"before": 4, "remaining": 3, "threshold": 0.25}]
@@ -136,7 +153,9 @@ def test_auto_bin_picks_a_nice_width_giving_at_most_the_target_bins(small):
 
 
 def test_aggregates_of_an_empty_table_are_empty(tmp_path):
-    with snntrace.TraceWriter(tmp_path / "e.trace", name="e", time_resolution=1e-3, populations=[Population("p", 3)], duration=10):
+    with snntrace.TraceWriter(
+        tmp_path / "e.trace", name="e", time_resolution=1e-3, populations=[Population("p", 3)], duration=10
+    ):
         pass
     trace = snntrace.open_trace(tmp_path / "e.trace")
     assert aggregate.spikes_per_bin(trace, 5).height == 0

@@ -89,7 +89,9 @@ def test_report_stays_under_max_size(synthetic_trace, tmp_path):
     assert "Raster density" in out.read_text(encoding="utf-8")  # raw spikes were dropped to fit
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("50ms", 0.05), ("0.2s", 0.2), ("2", 2.0), ("1min", 60.0), ("500us", 5e-4)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("50ms", 0.05), ("0.2s", 0.2), ("2", 2.0), ("1min", 60.0), ("500us", 5e-4)]
+)
 def test_parse_duration_understands_units(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
 

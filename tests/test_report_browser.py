@@ -14,7 +14,14 @@ from snntrace.model import Dataset, Population, Projection
 
 pytestmark = pytest.mark.browser
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 SCRIPT_PAYLOAD = "</script><script>window.pwned=1</script>"
 IMG_PAYLOAD = "<img src=x onerror=window.pwned=2>"
 
@@ -114,7 +121,9 @@ def test_report_loads_offline_without_console_errors(opened):
 def test_every_chart_is_drawn(opened):
     keys = opened.page.evaluate("Array.from(document.querySelectorAll('div.chart')).map(d => d.id)")
     assert keys == ["chart-overview", "chart-neurons-1", "chart-synapses-0", "chart-compression"]
-    sizes = opened.page.evaluate("Array.from(document.querySelectorAll('div.chart')).map(d => { const c = d.querySelector('canvas'); return c ? [c.width, c.height] : null; })")
+    sizes = opened.page.evaluate(
+        "Array.from(document.querySelectorAll('div.chart')).map(d => { const c = d.querySelector('canvas'); return c ? [c.width, c.height] : null; })"
+    )
     assert all(size and size[0] > 100 and size[1] > 100 for size in sizes), sizes
     assert sorted(opened.page.evaluate("Object.keys(window.snntraceViews)")) == sorted(keys)
 
@@ -168,9 +177,9 @@ def test_a_mouse_drag_on_the_overview_moves_every_time_view(opened, synthetic_tr
 
 def test_html_references_no_remote_script_or_stylesheet(report):
     html = report.read_text(encoding="utf-8")
-    assert not re.search(r"<script[^>]+src\s*=", html, re.I)
-    assert not re.search(r"<link[^>]+href\s*=\s*[\"']?https?://", html, re.I)
-    assert not re.search(r"@import\s+url\(\s*[\"']?https?://", html, re.I)
+    assert not re.search(r"<script[^>]+src\s*=", html, re.IGNORECASE)
+    assert not re.search(r"<link[^>]+href\s*=\s*[\"']?https?://", html, re.IGNORECASE)
+    assert not re.search(r"@import\s+url\(\s*[\"']?https?://", html, re.IGNORECASE)
     assert "Content-Security-Policy" in html
 
 
@@ -239,7 +248,9 @@ def test_report_of_every_valid_conformance_trace_draws_without_errors(browser, t
     try:
         assert opened.page.get_attribute("body", "data-ready") == "true"
         assert opened.requests == [] and opened.errors == []
-        drawn = opened.page.evaluate("Array.from(document.querySelectorAll('div.chart')).map(d => !!d.querySelector('canvas') && d.querySelector('canvas').width > 0)")
+        drawn = opened.page.evaluate(
+            "Array.from(document.querySelectorAll('div.chart')).map(d => !!d.querySelector('canvas') && d.querySelector('canvas').width > 0)"
+        )
         assert drawn and all(drawn)
         # Whatever a module could not show is said in words.
         omitted = opened.page.locator("#omitted li").all_inner_texts()

@@ -15,9 +15,9 @@ import re
 from pathlib import Path
 
 import pytest
+from snntrace.reports import render_report
 
 import snntrace
-from snntrace.reports import render_report
 from snntrace.synthetic import write_synthetic_trace
 
 GOLD = Path(__file__).parent / "gold" / "report"
@@ -27,7 +27,10 @@ UPDATE = os.environ.get("SNNTRACE_UPDATE_GOLD") == "1"
 # Named scrubs: what may differ between runs or releases without the report having changed.
 SCRUBS = {
     "snntrace version": (re.compile(re.escape(snntrace.__version__)), "<VERSION>"),
-    "trace format version": (re.compile(r'"snntrace":\s*"' + re.escape(snntrace.SPEC_VERSION) + '"'), '"snntrace": "<SPEC>"'),
+    "trace format version": (
+        re.compile(r'"snntrace":\s*"' + re.escape(snntrace.SPEC_VERSION) + '"'),
+        '"snntrace": "<SPEC>"',
+    ),
     "creation date": (re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})"), "<DATE>"),
 }
 
@@ -40,9 +43,21 @@ def scrub(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def specs(tmp_path_factory) -> dict[str, str]:
-    path = write_synthetic_trace(tmp_path_factory.mktemp("gold") / "gold.trace", neurons=6, spikes=600, samples=8, snapshots=3, recorded_neurons=2, seed=7)
+    path = write_synthetic_trace(
+        tmp_path_factory.mktemp("gold") / "gold.trace",
+        neurons=6,
+        spikes=600,
+        samples=8,
+        snapshots=3,
+        recorded_neurons=2,
+        seed=7,
+    )
     _, sections = render_report(snntrace.open_trace(path), static=False, title="gold")
-    return {chart.key: scrub(json.dumps(chart.spec, indent=1, sort_keys=True)) + "\n" for section in sections for chart in section.charts}
+    return {
+        chart.key: scrub(json.dumps(chart.spec, indent=1, sort_keys=True)) + "\n"
+        for section in sections
+        for chart in section.charts
+    }
 
 
 def test_the_gold_covers_every_module(specs):
@@ -60,17 +75,25 @@ def test_generated_spec_matches_the_gold(specs, key):
     if actual != expected:
         ACTUAL.mkdir(parents=True, exist_ok=True)
         (ACTUAL / f"{key}.json").write_text(actual, encoding="utf-8")
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), str(gold_file), str(ACTUAL / f"{key}.json"), n=2))
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(True), actual.splitlines(True), str(gold_file), str(ACTUAL / f"{key}.json"), n=2
+            )
+        )
         print(diff[:20_000])
-        pytest.fail(f"{key} differs from the gold (diff above; new spec in {ACTUAL}); set SNNTRACE_UPDATE_GOLD=1 to accept it")
+        pytest.fail(
+            f"{key} differs from the gold (diff above; new spec in {ACTUAL}); set SNNTRACE_UPDATE_GOLD=1 to accept it"
+        )
 
 
 def test_scrubs_replace_versions_and_dates():
-    assert scrub(f'snntrace {snntrace.__version__} at 2026-01-02T03:04:05Z') == "snntrace <VERSION> at <DATE>"
+    assert scrub(f"snntrace {snntrace.__version__} at 2026-01-02T03:04:05Z") == "snntrace <VERSION> at <DATE>"
 
 
 def test_the_same_trace_gives_the_same_bytes(tmp_path):
-    path = write_synthetic_trace(tmp_path / "same.trace", neurons=6, spikes=600, samples=8, snapshots=3, recorded_neurons=2, seed=7)
+    path = write_synthetic_trace(
+        tmp_path / "same.trace", neurons=6, spikes=600, samples=8, snapshots=3, recorded_neurons=2, seed=7
+    )
     first, _ = render_report(snntrace.open_trace(path), title="same")
     second, _ = render_report(snntrace.open_trace(path), title="same")
     assert first == second
@@ -80,7 +103,9 @@ def test_the_same_trace_gives_the_same_bytes(tmp_path):
 def test_modules_without_data_are_left_out_with_a_note(tmp_path):
     """A producer that records only spikes (as the simulator adapters may) still gets a report."""
     path = tmp_path / "spikes_only.trace"
-    with snntrace.TraceWriter(path, name="spikes only", time_resolution=1e-4, populations=[snntrace.Population("cells", 5)], duration=1000) as writer:
+    with snntrace.TraceWriter(
+        path, name="spikes only", time_resolution=1e-4, populations=[snntrace.Population("cells", 5)], duration=1000
+    ) as writer:
         writer.record_spikes(["cells"])
         writer.write_spikes([10, 20, 500, 900], "cells", [0, 1, 1, 4])
     html, sections = render_report(snntrace.open_trace(path), static=False)
@@ -99,7 +124,9 @@ def test_dense_metrics_events_and_states_are_thinned_to_fit(tmp_path):
 
     path = tmp_path / "dense.trace"
     rng = np.random.default_rng(1)
-    with snntrace.TraceWriter(path, name="dense", time_resolution=1e-4, populations=[snntrace.Population("cells", 400)], duration=200_000) as writer:
+    with snntrace.TraceWriter(
+        path, name="dense", time_resolution=1e-4, populations=[snntrace.Population("cells", 400)], duration=200_000
+    ) as writer:
         writer.record_spikes(["cells"])
         writer.write_spikes(np.sort(rng.integers(0, 200_000, 50_000)), "cells", rng.integers(0, 400, 50_000))
         ticks = np.arange(0, 200_000, 200)

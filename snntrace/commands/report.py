@@ -19,17 +19,25 @@ def parse_duration(text: str) -> float:
     """Return seconds for a duration such as ``50ms``, ``0.2s``, ``2min`` or ``0.05`` (seconds)."""
     match = _DURATION.match(text)
     if not match or float(match.group(1)) <= 0:
-        raise UsageError(f"{text!r} is not a positive duration; write e.g. 50ms, 0.2s or 1min", code="RP004", location="--time-bin")
+        raise UsageError(
+            f"{text!r} is not a positive duration; write e.g. 50ms, 0.2s or 1min", code="RP004", location="--time-bin"
+        )
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
 @click.command(name="report")
 @click.argument("traces", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write.")
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="HTML file to write."
+)
 @click.option("--title", help="Page title (default: the run name).")
-@click.option("--time-bin", "time_bin", help="Time bin of the timelines, e.g. 50ms (default: about 200 bins over the run).")
+@click.option(
+    "--time-bin", "time_bin", help="Time bin of the timelines, e.g. 50ms (default: about 200 bins over the run)."
+)
 @click.option("--populations", multiple=True, help="Population to show (repeat or comma-separate; default: all).")
-@click.option("--max-size", default=5.0, show_default=True, type=click.FloatRange(min=0.5), help="Largest HTML size in MB.")
+@click.option(
+    "--max-size", default=5.0, show_default=True, type=click.FloatRange(min=0.5), help="Largest HTML size in MB."
+)
 @click.option("--no-static", is_flag=True, help="Leave out the still PNG of the overview shown when scripts are off.")
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
 def command(traces, output, title, time_bin, populations, max_size, no_static, force) -> None:
@@ -52,7 +60,15 @@ def command(traces, output, title, time_bin, populations, max_size, no_static, f
                 bar.update(1)
 
         path = build_report(
-            traces[0], output, title=title, time_bin=seconds, populations=names, max_size=max_size, static=not no_static, force=force, progress=progress
+            traces[0],
+            output,
+            title=title,
+            time_bin=seconds,
+            populations=names,
+            max_size=max_size,
+            static=not no_static,
+            force=force,
+            progress=progress,
         )
         bar.update(len(_STEPS) - len(done))
     click.echo(str(path))
