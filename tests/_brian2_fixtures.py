@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import brian2 as b2
 import numpy as np
-from brian2 import Hz, Network, NeuronGroup, PoissonGroup, SpikeMonitor, StateMonitor, Synapses, ms, mV
+from brian2 import Hz, NeuronGroup, PoissonGroup, SpikeMonitor, Synapses, ms, mV
 
 
 def fresh_brian(seed: int = 2024) -> None:
@@ -86,6 +86,3 @@ def stdp(n_inputs: int = 200, n_neurons: int = 4) -> SimpleNamespace:
 def reference_spikes(monitor: SpikeMonitor, dt: float, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Return a reference monitor's spikes as (ticks, neuron indices in the full group)."""
     return np.rint(np.asarray(monitor.t_) / dt).astype(np.int64), np.asarray(monitor.i, dtype=np.int64) + offset
-
-
-__all__ = ["Network", "StateMonitor", "cuba", "fresh_brian", "reference_spikes", "stdp"]

@@ -173,7 +173,7 @@ def test_labelled_inputs_become_samples_the_report_can_group_by_class(tmp_path):
 
 def test_trace_is_complete_when_a_single_run_ends_and_a_further_run_is_refused(tmp_path):
     net = stdp(n_inputs=20, n_neurons=2)
-    recorder = TraceRecorder(tmp_path / "once.trace", spikes=[net.inputs])
+    recorder = TraceRecorder(tmp_path / "once.trace", spikes=[net.inputs], background=False)
     network = Network(net.inputs, net.neurons, net.synapses, recorder)
     network.run(10 * ms)
     assert snntrace.open_trace(tmp_path / "once.trace").complete
@@ -201,6 +201,23 @@ def test_a_failing_run_leaves_an_incomplete_trace_with_what_was_recorded(tmp_pat
     trace = adapter_checks.assert_valid(tmp_path / "crash.trace", complete=False)
     ticks, neurons = reference_spikes(reference, DT)
     adapter_checks.assert_spikes_equal(trace, "inputs", ticks, neurons)
+
+
+def test_a_writer_failure_on_the_background_thread_reaches_the_caller(tmp_path):
+    net = stdp(n_inputs=20, n_neurons=2)
+    network = Network(net.inputs, net.neurons, net.synapses)
+    recorder = TraceRecorder(tmp_path / "late.trace", spikes=[net.inputs], close_after_run=False)
+    network.add(recorder)
+    network.run(10 * ms)
+    recorder.mark_sample(0, 1, start=5 * ms, end=10 * ms)
+    recorder.flush()
+    recorder.mark_sample(1, 0, start=0 * ms, end=5 * ms)  # earlier than a sample already on disk
+    with pytest.raises(snntrace.TraceWriteError) as excinfo:
+        recorder.flush()
+    assert excinfo.value.code == "WR004"
+    recorder.close()
+    trace = adapter_checks.assert_valid(tmp_path / "late.trace", complete=False)
+    assert trace.samples.collect()["index"].to_list() == [0]
 
 
 def test_rewinding_time_with_restore_is_refused(tmp_path):
