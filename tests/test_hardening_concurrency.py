@@ -24,6 +24,7 @@ PART_ROWS = 500
 # Writes one part every ~20 ms (ticks k*500 .. k*500+499) until killed; says "ready" after the first part.
 WRITER = f"""
 import sys, time
+import numpy as np
 from snntrace import Population, TraceWriter
 
 writer = TraceWriter(sys.argv[1], name="live", time_resolution=1e-3, populations=[Population("p", 50)],
