@@ -143,6 +143,15 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
             .encode(x=x, strokeDash=alt.value([4, 3]), color=alt.value("#555"), tooltip=["kind:N", f"{TIME}:Q"])
         )
     rows = [alt.layer(*layers).properties(width=WIDTH, height=140, name="timeline")]
+    # The other timeline rows shade the brushed window, so the whole overview follows the brush.
+    window = (
+        alt.Chart(base.data)
+        .transform_filter({"param": BRUSH})
+        .transform_aggregate(lo=f"min({TIME})", last=f"max({TIME})")
+        .transform_calculate(hi=f"datum.last + {context.bin_ticks * trace.resolution!r}")  # to the end of the last bin
+        .mark_rect(color="#999", opacity=0.15)
+        .encode(x=alt.X("lo:Q", scale=alt.Scale(domain=[0, context.duration], nice=False), title="time (s)"), x2="hi:Q")
+    )
 
     potential = context.cached(
         ("potential", context.bin_ticks), lambda: aggregate.potential_per_bin(trace, context.bin_ticks)
@@ -159,7 +168,9 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
         )
         line = alt.Chart(source).mark_line().encode(x=x, y="mean:Q", color="pop:N")
         rows.append(
-            alt.layer(band, line, title="Membrane potential per bin (mean, min-max)").properties(width=WIDTH, height=90)
+            alt.layer(window, band, line, title="Membrane potential per bin (mean, min-max)").properties(
+                width=WIDTH, height=90
+            )
         )
     else:
         notes.append("Membrane potential (state variable v) was not recorded.")
@@ -171,11 +182,8 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
             .replace_strict(trace.projection_names, default="?", return_dtype=pl.String)
             .alias("proj")
         ).select(TIME, "proj", "changed", "mean_abs_dw")
-        rows.append(
-            alt.Chart(
-                datasets.add("updates", records(data, resolution=trace.resolution)),
-                title="Weight updates between snapshots",
-            )
+        chart = (
+            alt.Chart(datasets.add("updates", records(data, resolution=trace.resolution)))
             .mark_line(point=True)
             .encode(
                 x=x,
@@ -183,7 +191,9 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
                 color=alt.Color("proj:N", title="projection"),
                 tooltip=["proj:N", "changed:Q", "mean_abs_dw:Q"],
             )
-            .properties(width=WIDTH, height=90)
+        )
+        rows.append(
+            alt.layer(window, chart, title="Weight updates between snapshots").properties(width=WIDTH, height=90)
         )
     else:
         notes.append("Weight updates need at least two weight snapshots; the trace has fewer.")
@@ -205,12 +215,13 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
             .select(TIME, "value", "of")
         )
         rows.append(
-            alt.Chart(
-                datasets.add(f"metric{number}", records(data, resolution=trace.resolution)), title=f"Metric: {name}"
-            )
-            .mark_line(point=True)
-            .encode(x=x, y=alt.Y("value:Q", title=name), color=alt.Color("of:N", title="of"))
-            .properties(width=WIDTH, height=70)
+            alt.layer(
+                window,
+                alt.Chart(datasets.add(f"metric{number}", records(data, resolution=trace.resolution)))
+                .mark_line(point=True)
+                .encode(x=x, y=alt.Y("value:Q", title=name), color=alt.Color("of:N", title="of")),
+                title=f"Metric: {name}",
+            ).properties(width=WIDTH, height=70)
         )
     if len(names) > 8:
         notes.append(f"{len(names) - 8} more metrics are in the trace but not drawn.")
