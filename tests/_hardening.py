@@ -194,16 +194,17 @@ def info_outcome(path: Path) -> Outcome:
     return attempt("info", call)
 
 
-def report_outcome(path: Path, output: Path) -> Outcome:
-    """Write the report (no still image, which only adds vl-convert time) and check it is a whole HTML page."""
+def report_outcome(path: Path, output: Path, *, static: bool = False) -> Outcome:
+    """Write the report (by default without the still image, which only adds vl-convert time) and check it is a
+    whole HTML page."""
 
     def call():
-        written = snntrace.report(path, output, force=True, static=False)
+        written = snntrace.report(path, output, force=True, static=static)
         text = Path(written).read_text(encoding="utf-8")
         if not text.rstrip().endswith("</html>"):
             raise AssertionError("the report is not a whole page")
 
-    return attempt("report", call)
+    return attempt("report-static" if static else "report", call)
 
 
 def outcomes(path: Path, *, report_to: Path | None = None, surfaces: tuple[str, ...] = ("validate", "info", "open")) -> list[Outcome]:
@@ -216,8 +217,8 @@ def outcomes(path: Path, *, report_to: Path | None = None, surfaces: tuple[str, 
             found.append(info_outcome(path))
         elif surface == "open":
             found.append(attempt("open", lambda: collect_tables(path)))
-        elif surface == "report":
-            found.append(report_outcome(path, report_to or path.parent / f"{path.name}.html"))
+        elif surface in ("report", "report-static"):
+            found.append(report_outcome(path, report_to or path.parent / f"{path.name}.html", static=surface == "report-static"))
     return found
 
 
