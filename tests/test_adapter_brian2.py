@@ -283,6 +283,36 @@ def test_post_hoc_conversion_resolves_model_constants_from_the_callers_namespace
     assert trace.spikes.collect().height == len(monitor.t) > 0
 
 
+@pytest.fixture
+def unoptimised_cpp():
+    """Compile standalone projects without optimisation (several times faster; the runs are tiny)."""
+    flags = list(b2.prefs.codegen.cpp.extra_compile_args_gcc)
+    b2.prefs.codegen.cpp.extra_compile_args_gcc = ["-w", "-O0", "-std=c++11"]
+    yield
+    b2.prefs.codegen.cpp.extra_compile_args_gcc = flags
+
+
+@pytest.mark.slow
+def test_standalone_run_converts_after_the_build(tmp_path, unoptimised_cpp):
+    b2.set_device("cpp_standalone", directory=str(tmp_path / "project"))
+    group = NeuronGroup(30, "dv/dt = (1.1 - v) / (10*ms) : 1", threshold="v > 1", reset="v = 0", method="exact")
+    group.v = "rand()"
+    synapses = Synapses(group, group, "w : 1", on_pre="v += w\nw = clip(w + 0.01, 0, 1)", name="recurrent")
+    synapses.connect(p=0.2)
+    synapses.w = 0.05
+    spikes = SpikeMonitor(group[5:])
+    weights = StateMonitor(synapses, "w", record=[0, 3], dt=5 * ms)
+    b2.run(30 * ms)  # builds, compiles and runs the C++ project
+
+    trace = adapter_checks.assert_valid(write_trace(tmp_path / "standalone.trace", spikes, weights, synapses))
+    ticks, neurons = reference_spikes(spikes, DT, offset=5)
+    adapter_checks.assert_spikes_equal(trace, group.name, ticks, neurons)
+    pre, post = np.asarray(synapses.i), np.asarray(synapses.j)
+    adapter_checks.assert_weights_equal(trace, "recurrent", 300, pre, post, np.asarray(synapses.w_))
+    adapter_checks.assert_weights_equal(trace, "recurrent", 50, pre[[0, 3]], post[[0, 3]], weights.w_[:, 1])
+    assert trace.manifest["annotations"]["brian2"]["device"] == "CPPStandaloneDevice"
+
+
 # -- refusals -------------------------------------------------------------------------------------------------------------
 def test_live_recording_is_refused_on_a_standalone_device(tmp_path):
     group = NeuronGroup(2, "dv/dt = -v / (10*ms) : 1", threshold="v > 1", reset="v = 0")
