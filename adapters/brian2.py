@@ -213,7 +213,7 @@ class TraceRecorder(BrianObject):
 
         self._writer: TraceWriter | None = None
         self._worker: Worker | None = None
-        self._closed = False
+        self._closed = self._failed = False
         self._pending_samples: list[tuple[int, float, float, Any, str, Any]] = []
         self._run_starts: list[float] = []
         self._rows_since_flush = 0
@@ -324,7 +324,7 @@ class TraceRecorder(BrianObject):
         finally:
             if self._worker is not None:
                 self._worker.stop()
-            failed = self._worker is not None and self._worker.failed
+            failed = self._failed or (self._worker is not None and self._worker.failed)
             self._writer.close(complete=complete and not failed)
 
     def __enter__(self) -> TraceRecorder:  # noqa: PYI034 - Self needs Python 3.11
@@ -415,10 +415,14 @@ class TraceRecorder(BrianObject):
         return self._writer
 
     def _submit(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        if self._worker is None:
-            function(*args, **kwargs)
-        else:
+        if self._worker is not None:
             self._worker.submit(function, *args, **kwargs)
+        elif not self._failed:  # as on the worker thread: after a failed write, later rows would be out of order
+            try:
+                function(*args, **kwargs)
+            except BaseException:
+                self._failed = True
+                raise
 
     def _recorded_dts(self) -> list[float]:
         dts = [clock_dt(self._clock)]

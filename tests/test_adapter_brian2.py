@@ -203,10 +203,11 @@ def test_a_failing_run_leaves_an_incomplete_trace_with_what_was_recorded(tmp_pat
     adapter_checks.assert_spikes_equal(trace, "inputs", ticks, neurons)
 
 
-def test_a_writer_failure_on_the_background_thread_reaches_the_caller(tmp_path):
+@pytest.mark.parametrize("background", [True, False], ids=["background", "synchronous"])
+def test_a_writer_failure_reaches_the_caller_and_leaves_the_trace_incomplete(tmp_path, background):
     net = stdp(n_inputs=20, n_neurons=2)
     network = Network(net.inputs, net.neurons, net.synapses)
-    recorder = TraceRecorder(tmp_path / "late.trace", spikes=[net.inputs], close_after_run=False)
+    recorder = TraceRecorder(tmp_path / "late.trace", spikes=[net.inputs], close_after_run=False, background=background)
     network.add(recorder)
     network.run(10 * ms)
     recorder.mark_sample(0, 1, start=5 * ms, end=10 * ms)
