@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from snntrace.reports import compression, neurons, overview, synapses
+from snntrace.reports import comparison, compression, neurons, overview, synapses
 from snntrace.reports._charts import BRUSH, TIME, WINDOW
 from snntrace.reports._embed import dumps
 from snntrace.reports._model import Context, Omission, Plan, Section
@@ -22,7 +22,7 @@ from snntrace.reader import Trace, open_trace
 
 DEFAULT_MAX_SIZE_MB = 5.0
 
-__all__ = ["DEFAULT_MAX_SIZE_MB", "ReportTooLargeError", "build_report", "render_report"]
+__all__ = ["DEFAULT_MAX_SIZE_MB", "ReportTooLargeError", "build_report", "render_comparison", "render_report"]
 
 
 class ReportTooLargeError(SnntraceError, ValueError):
@@ -157,24 +157,69 @@ def _attempt(
     return None, sections, static
 
 
+def render_comparison(
+    base: Trace,
+    other: Trace,
+    *,
+    title: str | None = None,
+    time_bin: float | None = None,
+    max_size: float = DEFAULT_MAX_SIZE_MB,
+    static: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[str, list[Section]]:
+    """Return the HTML text and sections of a report comparing two traces (activity, accuracy, compression)."""
+    progress = progress or (lambda step: None)
+    if time_bin is not None and not time_bin > 0:
+        raise UsageError(f"the time bin must be positive, got {time_bin!r} s", code="RP004", location="--time-bin")
+    progress("overview")
+    section = comparison.build((base, other), time_bin=time_bin)
+    image = static_png(section.charts[0].spec) if static else None
+    progress("page")
+    page_data = {
+        "master": comparison.CHART_KEY,
+        "timeField": TIME,
+        "brushParam": BRUSH,
+        "windowParam": WINDOW,
+        "fullWindow": [0, max(base.duration, other.duration)],
+    }
+    html = render_page(
+        title=title or f"{base.name} vs {other.name}",
+        sections=[section],
+        omissions=[],
+        page_data=page_data,
+        static_png=image,
+        static_note=None,
+    )
+    if len(html.encode("utf-8")) > max_size * 1_000_000:
+        raise ReportTooLargeError(
+            f"the comparison report is larger than --max-size {max_size:g} MB; give a larger --time-bin",
+            location=str(base.path),
+        )
+    return html, [section]
+
+
 def build_report(
     trace: Trace | str | os.PathLike,
     output: str | os.PathLike,
     *,
     force: bool = False,
+    other: Trace | str | os.PathLike | None = None,
     **options,
 ) -> Path:
     """Write the interactive HTML report of a trace to ``output`` and return its path.
 
     Options: ``title``, ``time_bin`` (seconds), ``populations`` (names or ids), ``max_size`` (MB), ``static``
     (embed a PNG of the overview for readers without scripts), ``progress`` (called with each step's name).
+    With ``other``, the page compares the two traces instead (``populations`` does not apply).
     The file is written under a temporary name and renamed; an existing file is replaced only with ``force``.
     """
     opened = trace if isinstance(trace, Trace) else open_trace(trace)
+    second = None if other is None else other if isinstance(other, Trace) else open_trace(other)
     target = Path(output)
     source = opened.path.resolve()
     resolved = target.resolve()
-    if resolved == source or source in resolved.parents:
+    sources = [source] + ([second.path.resolve()] if second is not None else [])
+    if any(resolved == s or s in resolved.parents for s in sources):
         raise UsageError(
             f"the report would be written into the trace {opened.path}; choose another output",
             code="RP002",
@@ -186,7 +231,11 @@ def build_report(
         )
     if target.is_dir():
         raise UsageError(f"{target} is a directory", code="RP001", location=str(target))
-    html, _ = render_report(opened, **options)
+    if second is None:
+        html, _ = render_report(opened, **options)
+    else:
+        options.pop("populations", None)
+        html, _ = render_comparison(opened, second, **options)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         temporary.write_text(html, encoding="utf-8", newline="\n")

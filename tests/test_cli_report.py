@@ -60,10 +60,24 @@ def test_report_never_writes_into_the_input_trace(synthetic_trace):
     assert not (synthetic_trace / "report.html").exists()
 
 
-def test_two_traces_are_a_clear_usage_error_for_now(synthetic_trace, tmp_path):
-    result = run(str(synthetic_trace), str(synthetic_trace), "-o", str(tmp_path / "r.html"))
-    assert result.exit_code == 2
-    assert "not implemented yet" in result.stderr
+def test_two_traces_give_a_comparison_report(synthetic_trace, tmp_path):
+    from snntrace.synthetic import write_synthetic_trace
+
+    other = write_synthetic_trace(tmp_path / "other.trace", spikes=5_000, samples=20, seed=5, name="pruned run")
+    out = tmp_path / "compare.html"
+    result = run(str(synthetic_trace), str(other), "-o", str(out), "--no-static")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out)
+    html = out.read_text(encoding="utf-8")
+    assert "<title>synthetic vs pruned run</title>" in html
+    assert "other spikes</dt><dd>5,000" in html and "base spikes</dt><dd>20,000" in html
+
+
+def test_three_traces_or_populations_with_two_are_usage_errors(synthetic_trace, tmp_path):
+    result = run(str(synthetic_trace), str(synthetic_trace), str(synthetic_trace), "-o", str(tmp_path / "r.html"))
+    assert result.exit_code == 2 and "give one TRACE, or two" in result.stderr
+    result = run(str(synthetic_trace), str(synthetic_trace), "-o", str(tmp_path / "r.html"), "--populations", "input")
+    assert result.exit_code == 2 and "--populations" in result.stderr
     assert not (tmp_path / "r.html").exists()
 
 

@@ -27,7 +27,7 @@ IMG_PAYLOAD = "<img src=x onerror=window.pwned=2>"
 
 # JS: the rows of the first derived dataset (Vega-Lite names them data_0, data_1, ...) of a view whose rows carry
 # the given fields (exactly them if `exact`): the rows a chart draws after its window filters and aggregates.
-ROWS_WITH = """([key, fields, exact]) => {
+ROWS_WITH = """([key, fields, exact, absent]) => {
   const view = window.snntraceViews[key];
   const plain = row => Object.fromEntries(Object.entries(row).filter(([, v]) => v === null || typeof v !== 'object'));
   for (let i = 0; i < 200; i++) {
@@ -35,7 +35,7 @@ ROWS_WITH = """([key, fields, exact]) => {
     try { rows = view.data('data_' + i); } catch (e) { continue; }
     if (!rows.length) continue;
     const keys = Object.keys(plain(rows[0]));
-    const match = exact ? keys.length === fields.length && fields.every(f => keys.includes(f)) : fields.every(f => keys.includes(f));
+    const match = (exact ? keys.length === fields.length : true) && fields.every(f => keys.includes(f)) && !absent.some(f => keys.includes(f));
     if (match) return rows.map(plain);
   }
   return null;
@@ -88,9 +88,11 @@ class Opened:
             self.requests.append(route.request.url)
             route.abort()
 
-    def rows_with(self, key: str, fields: set[str], *, exact: bool = False) -> list[dict]:
-        """Return the rows of the first derived dataset of view ``key`` whose rows have ``fields``."""
-        rows = self.page.evaluate(ROWS_WITH, [key, sorted(fields), exact])
+    def rows_with(
+        self, key: str, fields: set[str], *, exact: bool = False, absent: set[str] = frozenset()
+    ) -> list[dict]:
+        """Return the rows of the first derived dataset of view ``key`` whose rows have ``fields`` (not ``absent``)."""
+        rows = self.page.evaluate(ROWS_WITH, [key, sorted(fields), exact, sorted(absent)])
         assert rows is not None, f"{key}: no dataset with fields {sorted(fields)}"
         return rows
 
@@ -255,5 +257,22 @@ def test_report_of_every_valid_conformance_trace_draws_without_errors(browser, t
         # Whatever a module could not show is said in words.
         omitted = opened.page.locator("#omitted li").all_inner_texts()
         assert len(drawn) + len(omitted) >= 4
+    finally:
+        opened.close()
+
+
+def test_comparison_report_draws_both_runs_and_its_brush_filters(browser, synthetic_trace, tmp_path):
+    from snntrace.synthetic import write_synthetic_trace
+
+    other = write_synthetic_trace(tmp_path / "other.trace", spikes=5_000, samples=20, seed=5, name="other")
+    out = tmp_path / "compare.html"
+    snntrace.report(synthetic_trace, out, other=other, static=False)
+    opened = Opened(browser, out, tmp_path)
+    try:
+        assert opened.requests == [] and opened.errors == []
+        in_window = opened.rows_with("chart-comparison", {"run", "pop", "spikes"}, absent={"t"})
+        assert sorted(row["run"] for row in in_window) == ["base", "other"]
+        # The initial brush covers the first third of the longer run: fewer spikes than each run's total.
+        assert {row["run"]: row["spikes"] for row in in_window}["other"] < 5_000
     finally:
         opened.close()

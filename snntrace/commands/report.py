@@ -43,12 +43,15 @@ def parse_duration(text: str) -> float:
 def command(traces, output, title, time_bin, populations, max_size, no_static, force) -> None:
     """Write the interactive HTML report of TRACE to OUTPUT (one offline file).
 
-    A second TRACE for a side-by-side comparison report is planned (issue 9).
+    With two traces (BASE OTHER), write a report comparing them: activity, accumulated spikes, metrics and
+    compression of both runs on one time axis.
     """
     from snntrace.reports import build_report
 
-    if len(traces) > 1:
-        raise click.UsageError("comparing traces (snntrace report BASE OTHER) is not implemented yet; give one TRACE")
+    if len(traces) > 2:
+        raise click.UsageError("give one TRACE, or two (BASE OTHER) to compare them")
+    if len(traces) == 2 and populations:
+        raise click.UsageError("--populations applies to a single-trace report, not to a comparison")
     names = [name.strip() for entry in populations for name in entry.split(",") if name.strip()] or None
     seconds = parse_duration(time_bin) if time_bin else None
     with click.progressbar(length=len(_STEPS), label="report", file=sys.stderr, show_eta=False) as bar:
@@ -62,6 +65,7 @@ def command(traces, output, title, time_bin, populations, max_size, no_static, f
         path = build_report(
             traces[0],
             output,
+            other=traces[1] if len(traces) == 2 else None,
             title=title,
             time_bin=seconds,
             populations=names,
