@@ -54,6 +54,9 @@ def _sections(
         sections.extend(found)
         if not found:
             omissions.append(Omission("Neurons", "the shown populations did not spike."))
+    elif trace.recorded.get("spikes"):
+        # The manifest tells "recorded, nobody fired" apart from "not recorded".
+        omissions.append(Omission("Neurons", "spikes were recorded, but no neuron fired."))
     else:
         omissions.append(Omission("Neurons", "spikes were not recorded."))
     progress("synapses")

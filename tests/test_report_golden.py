@@ -141,3 +141,13 @@ def test_dense_metrics_events_and_states_are_thinned_to_fit(tmp_path):
     assert "Events are drawn once per" in html
     overview_rows = sections[0].charts[0].spec["datasets"]
     assert len(overview_rows["metric0"]) < 20_000 and len(overview_rows["events"]) < 1_000
+
+
+def test_recorded_but_silent_spikes_are_told_apart_from_unrecorded_ones(tmp_path):
+    path = tmp_path / "silent.trace"
+    with snntrace.TraceWriter(
+        path, name="silent", time_resolution=1e-3, populations=[snntrace.Population("p", 3)], duration=100
+    ) as writer:
+        writer.record_spikes(["p"])
+    html, _ = render_report(snntrace.open_trace(path), static=False)
+    assert "<strong>Neurons:</strong> spikes were recorded, but no neuron fired." in html
