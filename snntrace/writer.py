@@ -434,7 +434,11 @@ class TraceWriter:
         if self._closed:
             raise TraceWriteError("the writer is closed", code="WR006")
         schema = arrow_schema(table, optional=tuple(columns))
-        arrays = [pa.array(columns[f.name], type=f.type) if not isinstance(columns[f.name], pa.Array) else columns[f.name].cast(f.type) for f in schema]
+        # Copy numpy input: pa.array would keep a view, and a producer reusing its buffers would change buffered rows.
+        arrays = [
+            columns[f.name].cast(f.type) if isinstance(columns[f.name], pa.Array) else pa.array(np.array(columns[f.name], copy=True), type=f.type)
+            for f in schema
+        ]
         batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
         if batch.num_rows == 0:
             return

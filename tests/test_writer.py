@@ -135,3 +135,12 @@ def test_without_a_batch_interleaved_populations_across_a_flush_are_refused(tmp_
         w.write_spikes(np.arange(5), "out", 0)
         w.write_spikes(np.arange(5), "input", 1)
     assert info.value.code == "WR004"
+
+
+def test_a_producer_may_reuse_its_arrays_after_writing_them(tmp_path):
+    buffer = np.array([1, 2, 3])
+    with make_writer(tmp_path / "a") as w:
+        w.write_spikes(buffer, "out", [0, 1, 2])
+        buffer[:] = [7, 8, 9]
+        w.write_spikes(buffer, "out", [0, 1, 2])
+    assert st.open_trace(tmp_path / "a").spikes.collect()["t"].to_list() == [1, 2, 3, 7, 8, 9]
