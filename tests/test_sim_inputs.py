@@ -128,3 +128,21 @@ def test_neurons_get_the_class_they_answer_most_and_vote_for_it():
     neuron_labels = assign_labels(counts, labels, 3)
     assert neuron_labels.tolist() == [0, 1, 0]
     assert predict(np.array([[0, 4, 0], [3, 0, 1], [0, 0, 0]]), neuron_labels, 3).tolist() == [1, 0, -1]
+
+
+def test_the_simulator_imports_only_the_writer_model_and_errors_of_snntrace():
+    import ast
+
+    import snntrace.sim
+
+    allowed = {"snntrace.model", "snntrace.errors"}
+    for path in Path(snntrace.sim.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("snntrace"):
+                module = node.module
+                if module == "snntrace":
+                    assert {a.name for a in node.names} <= {"TraceWriter", "__version__"}, path
+                else:
+                    assert module in allowed or module.startswith("snntrace.sim"), f"{path.name} imports {module}"
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("snntrace") and not a.name.startswith("snntrace.sim") for a in node.names), path
