@@ -209,6 +209,7 @@ def report_outcome(path: Path, output: Path, *, static: bool = False) -> Outcome
 
 def outcomes(path: Path, *, report_to: Path | None = None, surfaces: tuple[str, ...] = ("validate", "info", "open")) -> list[Outcome]:
     """Feed one trace directory to every named surface and return what each did."""
+    TALLY["inputs"] += 1
     found = []
     for surface in surfaces:
         if surface == "validate":

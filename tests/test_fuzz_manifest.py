@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 from _hardening import MEMORY_GROWTH_BYTES, assert_no_crash, fresh_copy, fuzz_settings, outcomes, peak_rss, write_small_trace
 
+pytestmark = pytest.mark.slow  # a fuzz test runs for 10-30 s
+
 SURFACES = ("validate", "info", "open")
 
 HUGE = [2**31, 2**32, 2**53 + 1, 2**63 - 1, 2**63, 2**64, 10**30, -1, -(2**63), -(2**64)]

@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 from _hardening import MEMORY_GROWTH_BYTES, assert_no_crash, fresh_copy, fuzz_settings, outcomes, peak_rss, write_small_trace
 from snntrace.format import TABLES
 
+pytestmark = pytest.mark.slow  # a fuzz test runs for 10-30 s
+
 
 @pytest.fixture(scope="module")
 def valid_trace(tmp_path_factory) -> Path:
