@@ -55,7 +55,9 @@ settings.register_profile(
 def fuzz_settings(ci_examples: int) -> settings:
     """Return the hypothesis settings of one fuzz test: ``ci_examples`` in CI, the long budget in a campaign."""
     if LONG:
-        return settings(settings.get_profile("hardening-long"), max_examples=int(os.environ.get("SNNTRACE_FUZZ_EXAMPLES", 2000)))
+        return settings(
+            settings.get_profile("hardening-long"), max_examples=int(os.environ.get("SNNTRACE_FUZZ_EXAMPLES", "2000"))
+        )
     return settings(settings.get_profile("hardening-ci"), max_examples=ci_examples)
 
 
@@ -73,7 +75,7 @@ def _dump_tally() -> None:
         TALLY.clear()
 
 
-import atexit  # noqa: E402  (registered once, at import)
+import atexit
 
 atexit.register(_dump_tally)
 
@@ -134,7 +136,7 @@ def attempt(surface: str, call: Callable[[], Any]) -> Outcome:
         return Outcome(surface, "coded", exc.code)
     except SurfaceTimeout as exc:
         return Outcome(surface, "crash", f"hang: {exc}")
-    except Exception:
+    except Exception:  # noqa: BLE001 - anything uncoded is exactly what this classifies as a crash
         TALLY[f"crash:{surface}"] += 1
         return Outcome(surface, "crash", traceback.format_exc(limit=-6))
     TALLY[f"ok:{surface}"] += 1
@@ -156,7 +158,9 @@ def collect_tables(path: Path) -> None:
         except pl.exceptions.ComputeError as exc:
             located = [f for f in snntrace.validate(path).findings if f.code == "TB001" and f.location.table == table]
             if not located:
-                raise AssertionError(f"Polars failed on table {table} but validate finds no damaged part: {exc}") from exc
+                raise AssertionError(
+                    f"Polars failed on table {table} but validate finds no damaged part: {exc}"
+                ) from exc
             TALLY["page-damage-located-by-validate"] += 1
             raise TableDamaged(f"{table}: {exc}", code="TB001", location=located[0].location.file) from exc
 
@@ -207,7 +211,9 @@ def report_outcome(path: Path, output: Path, *, static: bool = False) -> Outcome
     return attempt("report-static" if static else "report", call)
 
 
-def outcomes(path: Path, *, report_to: Path | None = None, surfaces: tuple[str, ...] = ("validate", "info", "open")) -> list[Outcome]:
+def outcomes(
+    path: Path, *, report_to: Path | None = None, surfaces: tuple[str, ...] = ("validate", "info", "open")
+) -> list[Outcome]:
     """Feed one trace directory to every named surface and return what each did."""
     TALLY["inputs"] += 1
     found = []
@@ -219,7 +225,9 @@ def outcomes(path: Path, *, report_to: Path | None = None, surfaces: tuple[str, 
         elif surface == "open":
             found.append(attempt("open", lambda: collect_tables(path)))
         elif surface in ("report", "report-static"):
-            found.append(report_outcome(path, report_to or path.parent / f"{path.name}.html", static=surface == "report-static"))
+            found.append(
+                report_outcome(path, report_to or path.parent / f"{path.name}.html", static=surface == "report-static")
+            )
     return found
 
 

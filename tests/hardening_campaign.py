@@ -41,7 +41,11 @@ def main() -> int:
         "SNNTRACE_FUZZ_TALLY": str(tally),
     }
     files = FUZZ + ([] if args.no_kills else KILL)
-    status = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *[str(HERE / f) for f in files]], cwd=HERE.parent, env=env)
+    status = subprocess.call(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *[str(HERE / f) for f in files]],
+        cwd=HERE.parent,
+        env=env,
+    )
     counts = json.loads(tally.read_text()) if tally.exists() else {}
     text = json.dumps(counts, indent=2, sort_keys=True)
     print(text)

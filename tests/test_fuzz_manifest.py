@@ -14,10 +14,17 @@ import math
 from pathlib import Path
 
 import pytest
+from _hardening import (
+    MEMORY_GROWTH_BYTES,
+    assert_no_crash,
+    fresh_copy,
+    fuzz_settings,
+    outcomes,
+    peak_rss,
+    write_small_trace,
+)
 from hypothesis import given
 from hypothesis import strategies as st
-
-from _hardening import MEMORY_GROWTH_BYTES, assert_no_crash, fresh_copy, fuzz_settings, outcomes, peak_rss, write_small_trace
 
 pytestmark = pytest.mark.slow  # a fuzz test runs for 10-30 s
 
@@ -32,9 +39,15 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0, 1e-320, 1e308]),
     st.text(max_size=20),
-    st.sampled_from(["", "..", "../../etc/passwd", "/etc/passwd", "C:\\x", "\x00", "spikes/../..", "1.0", "2.0", "x" * 5000]),
+    st.sampled_from(
+        ["", "..", "../../etc/passwd", "/etc/passwd", "C:\\x", "\x00", "spikes/../..", "1.0", "2.0", "x" * 5000]
+    ),
 )
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 def _pointers(value, prefix=()) -> list[tuple]:
@@ -107,7 +120,20 @@ def test_mutated_manifests_get_an_answer_from_every_surface(valid_trace, tmp_pat
 
 def test_generated_manifests_get_an_answer_from_every_surface(valid_trace, tmp_path_factory):
     work = tmp_path_factory.mktemp("generated") / "g.trace"
-    keys = ["snntrace", "name", "created", "time", "complete", "populations", "projections", "dataset", "recorded", "annotations", "simulator", "producer"]
+    keys = [
+        "snntrace",
+        "name",
+        "created",
+        "time",
+        "complete",
+        "populations",
+        "projections",
+        "dataset",
+        "recorded",
+        "annotations",
+        "simulator",
+        "producer",
+    ]
     documents = st.dictionaries(st.sampled_from(keys) | st.text(max_size=6), json_values, max_size=12)
 
     @fuzz_settings(40)
@@ -132,10 +158,18 @@ RAW_MANIFESTS = {
     "truncated": lambda m: m[: len(m) // 2],
     "JSON array": lambda m: b"[" + m + b"]",
     "JSON string": lambda m: b'"manifest"',
-    "deeply nested annotations (100k levels)": lambda m: m.replace(b'"note": "hardening"', b'"note": ' + b"[" * 100_000 + b"]" * 100_000),
-    "deeply nested annotations (900 levels)": lambda m: m.replace(b'"note": "hardening"', b'"note": ' + b'{"a":' * 900 + b"1" + b"}" * 900),
-    "giant annotation (20 MB string)": lambda m: m.replace(b'"note": "hardening"', b'"note": "' + b"x" * 20_000_000 + b'"'),
-    "manifest over the 64 MB limit": lambda m: m.replace(b'"note": "hardening"', b'"note": "' + b"y" * 70_000_000 + b'"'),
+    "deeply nested annotations (100k levels)": lambda m: m.replace(
+        b'"note": "hardening"', b'"note": ' + b"[" * 100_000 + b"]" * 100_000
+    ),
+    "deeply nested annotations (900 levels)": lambda m: m.replace(
+        b'"note": "hardening"', b'"note": ' + b'{"a":' * 900 + b"1" + b"}" * 900
+    ),
+    "giant annotation (20 MB string)": lambda m: m.replace(
+        b'"note": "hardening"', b'"note": "' + b"x" * 20_000_000 + b'"'
+    ),
+    "manifest over the 64 MB limit": lambda m: m.replace(
+        b'"note": "hardening"', b'"note": "' + b"y" * 70_000_000 + b'"'
+    ),
     "duplicate keys": lambda m: m.replace(b'"complete": true', b'"complete": true, "complete": "yes"'),
     "huge integer literal": lambda m: m.replace(b'"size": 8', b'"size": ' + b"9" * 5000),
     "huge float literal": lambda m: m.replace(b'"resolution": 0.0001', b'"resolution": 1e999'),

@@ -11,10 +11,18 @@ import struct
 from pathlib import Path
 
 import pytest
+from _hardening import (
+    MEMORY_GROWTH_BYTES,
+    assert_no_crash,
+    fresh_copy,
+    fuzz_settings,
+    outcomes,
+    peak_rss,
+    write_small_trace,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
-from _hardening import MEMORY_GROWTH_BYTES, assert_no_crash, fresh_copy, fuzz_settings, outcomes, peak_rss, write_small_trace
 from snntrace.format import TABLES
 
 pytestmark = pytest.mark.slow  # a fuzz test runs for 10-30 s
@@ -43,7 +51,9 @@ def damage(draw, original: bytes) -> bytes:
             data[offset] ^= draw(st.integers(1, 255))
         return bytes(data)
     if kind == "footer-length":
-        value = draw(st.sampled_from([0, 1, 7, len(data), len(data) - 8, 2**31 - 1, 2**32 - 1]) | st.integers(0, 2**32 - 1))
+        value = draw(
+            st.sampled_from([0, 1, 7, len(data), len(data) - 8, 2**31 - 1, 2**32 - 1]) | st.integers(0, 2**32 - 1)
+        )
         data[-8:-4] = struct.pack("<I", value)
         return bytes(data)
     if kind == "magic":
@@ -90,4 +100,6 @@ WHOLE_FILE = {
 def test_a_part_that_is_not_parquet_gets_an_answer_from_every_surface(case, valid_trace, tmp_path):
     work = fresh_copy(valid_trace, tmp_path / "w.trace")
     (work / "spikes" / "part-000000.parquet").write_bytes(WHOLE_FILE[case])
-    assert_no_crash(outcomes(work, report_to=tmp_path / "w.html", surfaces=("validate", "info", "open", "report")), case)
+    assert_no_crash(
+        outcomes(work, report_to=tmp_path / "w.html", surfaces=("validate", "info", "open", "report")), case
+    )

@@ -14,17 +14,47 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _hardening import (
+    MEMORY_GROWTH_BYTES,
+    TALLY,
+    assert_no_crash,
+    fresh_copy,
+    fuzz_settings,
+    outcomes,
+    peak_rss,
+    write_small_trace,
+)
 from hypothesis import given
 from hypothesis import strategies as st
 
 import snntrace
-from _hardening import MEMORY_GROWTH_BYTES, TALLY, assert_no_crash, fresh_copy, fuzz_settings, outcomes, peak_rss, write_small_trace
 from snntrace.format import TABLES, arrow_schema, table_spec
 
 pytestmark = pytest.mark.slow  # a fuzz test runs for 10-30 s
 
-WRONG_TYPES = [pa.string(), pa.float64(), pa.float32(), pa.int8(), pa.int64(), pa.uint64(), pa.bool_(), pa.null(), pa.list_(pa.int32()), pa.timestamp("ns"), pa.binary()]
-HOSTILE_TEXT = ["", "</script><script>alert(1)</script>", "\u202eevil", "\x00", "{{7*7}}", "${x}", "x" * 10_000, "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace")]
+WRONG_TYPES = [
+    pa.string(),
+    pa.float64(),
+    pa.float32(),
+    pa.int8(),
+    pa.int64(),
+    pa.uint64(),
+    pa.bool_(),
+    pa.null(),
+    pa.list_(pa.int32()),
+    pa.timestamp("ns"),
+    pa.binary(),
+]
+HOSTILE_TEXT = [
+    "",
+    "</script><script>alert(1)</script>",
+    "\u202eevil",
+    "\x00",
+    "{{7*7}}",
+    "${x}",
+    "x" * 10_000,
+    "\ud800".encode("utf-8", "surrogatepass").decode("utf-8", "replace"),
+]
 
 
 def _values(arrow_type: pa.DataType, *, nulls: bool = True, plausible: bool = False):
@@ -43,14 +73,31 @@ def _non_null(arrow_type: pa.DataType):
         arrow_type = arrow_type.value_type
     if pa.types.is_integer(arrow_type):
         info_bits = arrow_type.bit_width
-        low, high = (0, 2**info_bits - 1) if pa.types.is_unsigned_integer(arrow_type) else (-(2 ** (info_bits - 1)), 2 ** (info_bits - 1) - 1)
+        low, high = (
+            (0, 2**info_bits - 1)
+            if pa.types.is_unsigned_integer(arrow_type)
+            else (-(2 ** (info_bits - 1)), 2 ** (info_bits - 1) - 1)
+        )
         return st.sampled_from([low, high, 0, 1]) | st.integers(low, high) | st.integers(max(low, -5), min(high, 50))
     if pa.types.is_floating(arrow_type):
-        return st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 1e308]) | st.floats(allow_nan=True, allow_infinity=True, width=arrow_type.bit_width)
+        return st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 1e308]) | st.floats(
+            allow_nan=True, allow_infinity=True, width=arrow_type.bit_width
+        )
     if pa.types.is_boolean(arrow_type):
         return st.booleans()
     if pa.types.is_string(arrow_type):
-        return st.sampled_from(HOSTILE_TEXT + ["{}", "[]", '{"threshold": NaN}', '{"threshold": 0.1, "before": 5, "remaining": 9}', "train", "test", "accuracy"]) | st.text(max_size=12)
+        return st.sampled_from(
+            HOSTILE_TEXT
+            + [
+                "{}",
+                "[]",
+                '{"threshold": NaN}',
+                '{"threshold": 0.1, "before": 5, "remaining": 9}',
+                "train",
+                "test",
+                "accuracy",
+            ]
+        ) | st.text(max_size=12)
     if pa.types.is_binary(arrow_type):
         return st.binary(max_size=8)
     if pa.types.is_list(arrow_type):
@@ -69,7 +116,13 @@ def table_parts(draw, table: str, *, mistype: bool = True) -> pa.Table:
         if mistype and draw(st.integers(0, 9)) == 0:
             continue  # drop the column (required or optional)
         arrow_type = draw(st.sampled_from(WRONG_TYPES)) if mistype and draw(st.integers(0, 5)) == 0 else field.type
-        values = draw(st.lists(_values(arrow_type, nulls=mistype or field.nullable, plausible=not mistype), min_size=rows, max_size=rows))
+        values = draw(
+            st.lists(
+                _values(arrow_type, nulls=mistype or field.nullable, plausible=not mistype),
+                min_size=rows,
+                max_size=rows,
+            )
+        )
         if pa.types.is_dictionary(arrow_type):
             columns.append(pa.array(values, type=pa.string()).dictionary_encode().cast(arrow_type))
         else:
@@ -81,7 +134,9 @@ def table_parts(draw, table: str, *, mistype: bool = True) -> pa.Table:
         fields.append(draw(st.sampled_from(["extra", "t ", "T", "__index_level_0__", "é", f"c{extra}"])))
     if not columns:
         return pa.table({"nothing": pa.array([None] * rows, type=pa.null())})
-    part = pa.table(columns, names=fields) if len(set(fields)) == len(fields) else pa.table(columns[:1], names=fields[:1])
+    part = (
+        pa.table(columns, names=fields) if len(set(fields)) == len(fields) else pa.table(columns[:1], names=fields[:1])
+    )
     keys = [k for k in table_spec(table)["sort"] if k in part.column_names]
     if not mistype and keys and draw(st.booleans()):
         part = part.sort_by([(k, "ascending") for k in keys])  # half of the plausible parts are in spec order
@@ -141,6 +196,9 @@ def test_reports_of_generated_table_parts_are_written_or_refused_with_a_code(val
         if snntrace.validate(work).errors:
             TALLY["report-skipped-invalid"] += 1
             return
-        assert_no_crash(outcomes(work, surfaces=("report",), report_to=work.parent / "t.html"), f"{table} part {part.schema}: {part.slice(0, 5)}")
+        assert_no_crash(
+            outcomes(work, surfaces=("report",), report_to=work.parent / "t.html"),
+            f"{table} part {part.schema}: {part.slice(0, 5)}",
+        )
 
     check()

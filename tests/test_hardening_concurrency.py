@@ -43,7 +43,9 @@ while True:
 
 
 def _start_writer(trace: Path, *extra: str) -> subprocess.Popen:
-    child = subprocess.Popen([sys.executable, "-c", WRITER, str(trace), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(trace), *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert child.stdout.readline().strip() == "ready", child.stderr.read()
     return child
 
@@ -65,7 +67,9 @@ def live_trace(tmp_path):
 def test_a_second_writer_in_another_process_is_refused_with_wr002(live_trace):
     trace, _ = live_trace
     with pytest.raises(TraceLockedError) as raised:
-        snntrace.TraceWriter(trace, name="intruder", time_resolution=1e-3, populations=[Population("q", 5)], overwrite=True)
+        snntrace.TraceWriter(
+            trace, name="intruder", time_resolution=1e-3, populations=[Population("q", 5)], overwrite=True
+        )
     assert raised.value.code == "WR002"
     assert str(trace) in str(raised.value) and "another writer" in str(raised.value)
     assert snntrace.open_trace(trace).name == "live", "the refused writer changed the manifest"
@@ -76,7 +80,9 @@ def test_a_second_writer_in_the_same_process_is_refused_with_wr002(tmp_path):
     with snntrace.TraceWriter(trace, name="first", time_resolution=1e-3, populations=[Population("p", 5)]) as writer:
         writer.write_spikes([1, 2], "p", [0, 1])
         with pytest.raises(TraceLockedError):
-            snntrace.TraceWriter(trace, name="second", time_resolution=1e-3, populations=[Population("p", 5)], overwrite=True)
+            snntrace.TraceWriter(
+                trace, name="second", time_resolution=1e-3, populations=[Population("p", 5)], overwrite=True
+            )
     assert snntrace.open_trace(trace).complete is True
     assert snntrace.validate(trace).findings == []
 

@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from _hardening import TALLY
 
 import snntrace
 from snntrace.format import TABLES
-
-from _hardening import TALLY
 
 KILLS = int(os.environ.get("SNNTRACE_KILLS", "3"))
 PYTHON = sys.executable
@@ -102,7 +101,24 @@ with PynnRecorder(sim, sys.argv[1], populations=[inp, exc], projections=[project
 """
 
 PRODUCERS = {
-    "simulate": [PYTHON, "-m", "snntrace", "simulate", "--train-samples", "60", "--test-samples", "20", "--neurons", "20", "--batches", "6", "--seed", "1", "-q", "-o"],
+    "simulate": [
+        PYTHON,
+        "-m",
+        "snntrace",
+        "simulate",
+        "--train-samples",
+        "60",
+        "--test-samples",
+        "20",
+        "--neurons",
+        "20",
+        "--batches",
+        "6",
+        "--seed",
+        "1",
+        "-q",
+        "-o",
+    ],
     "brian2": [PYTHON, "-c", BRIAN2],
     "nengo": [PYTHON, "-c", NENGO],
     "pynn": [PYTHON, "-c", PYNN],
@@ -127,7 +143,15 @@ class Killed:
 
 
 def _run_to_completion(producer: str, trace: Path, workdir: Path) -> None:
-    done = subprocess.run([*PRODUCERS[producer], str(trace)], cwd=workdir, env=_env(workdir), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [*PRODUCERS[producer], str(trace)],
+        cwd=workdir,
+        env=_env(workdir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -141,7 +165,13 @@ def _kill_at_random(producer: str, trace: Path, workdir: Path, rng: np.random.Ge
     delay; hash each part as soon as it shows."""
     target = int(rng.integers(1, max(2, int(total_parts * 0.8))))
     delay = float(rng.uniform(0.0, 0.3))
-    child = subprocess.Popen([*PRODUCERS[producer], str(trace)], cwd=workdir, env=_env(workdir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(
+        [*PRODUCERS[producer], str(trace)],
+        cwd=workdir,
+        env=_env(workdir),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     killed = Killed(trace)
     deadline = time.monotonic() + 300
     kill_at = None
@@ -178,14 +208,18 @@ def _rows(trace: Path, table: str) -> pl.DataFrame:
 @pytest.mark.slow
 @pytest.mark.simulator
 @pytest.mark.parametrize("producer", list(PRODUCERS))
-def test_a_producer_killed_at_random_moments_leaves_a_trace_that_opens_validates_reports_and_keeps_every_part(producer, tmp_path):
+def test_a_producer_killed_at_random_moments_leaves_a_trace_that_opens_validates_reports_and_keeps_every_part(
+    producer, tmp_path
+):
     rng = np.random.default_rng(sum(map(ord, producer)))
     workdir = tmp_path / "work"
     workdir.mkdir()
     reference = tmp_path / "reference.trace"
     _run_to_completion(producer, reference, workdir)
     complete_parts = len(_parts(reference))
-    assert complete_parts >= 3, f"{producer}: the reference run wrote only {complete_parts} parts; kills would prove little"
+    assert complete_parts >= 3, (
+        f"{producer}: the reference run wrote only {complete_parts} parts; kills would prove little"
+    )
     expected = {table: _rows(reference, table) for table in TABLES}
     survived = 0
     for attempt in range(KILLS):
@@ -203,7 +237,9 @@ def test_a_producer_killed_at_random_moments_leaves_a_trace_that_opens_validates
         # Every table is a prefix of the complete run's: nothing lost, nothing duplicated, nothing invented.
         for table in TABLES:
             rows = _rows(trace, table)
-            assert rows.equals(expected[table].head(rows.height)), f"{producer} kill {attempt}: {table} is not a prefix of the complete run"
+            assert rows.equals(expected[table].head(rows.height)), (
+                f"{producer} kill {attempt}: {table} is not a prefix of the complete run"
+            )
         snntrace.report(trace, tmp_path / f"killed-{attempt}.html", static=False)
         survived += 1
         TALLY[f"kills-survived:{producer}"] += 1

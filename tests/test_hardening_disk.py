@@ -37,7 +37,11 @@ def _assert_parts_readable(trace: Path, parts_written: int) -> None:
     opened = snntrace.open_trace(trace)
     assert opened.complete is False
     spikes = opened.spikes.collect()
-    assert spikes["t"].to_list() == np.concatenate([_rows(k) for k in range(parts_written)]).tolist() if parts_written else spikes.height == 0
+    assert (
+        spikes["t"].to_list() == np.concatenate([_rows(k) for k in range(parts_written)]).tolist()
+        if parts_written
+        else spikes.height == 0
+    )
     result = snntrace.validate(trace)
     assert result.errors == [], [str(f) for f in result.errors]
 
@@ -47,9 +51,13 @@ def tiny_disk(tmp_path):
     """A 256 KiB tmpfs, unmounted afterwards."""
     mount = tmp_path / "tiny"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}); the RLIMIT_FSIZE test covers the writer's error path")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({done.stderr.strip()}); the RLIMIT_FSIZE test covers the writer's error path"
+        )
     try:
         yield mount
     finally:
@@ -60,12 +68,20 @@ def test_a_full_disk_stops_the_writer_with_a_coded_error_and_keeps_the_parts_wri
     trace = tiny_disk / "full.trace"
     rng = np.random.default_rng(3)
     written = 0
-    with pytest.raises(TraceWriteError) as raised:
-        with snntrace.TraceWriter(trace, name="full", time_resolution=1e-4, populations=[Population("p", 60000)], part_rows={"spikes": PART_ROWS}) as writer:
-            for k in range(10_000):
-                # Random neuron ids do not compress: every part costs several KiB, so the disk fills within a second.
-                writer.write_spikes(_rows(k), "p", rng.integers(0, 60000, PART_ROWS))
-                written = len(list((trace / "spikes").glob("part-*.parquet")))
+    with (
+        pytest.raises(TraceWriteError) as raised,
+        snntrace.TraceWriter(
+            trace,
+            name="full",
+            time_resolution=1e-4,
+            populations=[Population("p", 60000)],
+            part_rows={"spikes": PART_ROWS},
+        ) as writer,
+    ):
+        for k in range(10_000):
+            # Random neuron ids do not compress: every part costs several KiB, so the disk fills within a second.
+            writer.write_spikes(_rows(k), "p", rng.integers(0, 60000, PART_ROWS))
+            written = len(list((trace / "spikes").glob("part-*.parquet")))
     error = raised.value
     assert error.code == "WR005"
     assert "No space left on device" in str(error)
@@ -106,7 +122,13 @@ except SnntraceError as exc:
 def test_a_file_size_limit_stops_the_writer_with_a_coded_error_and_keeps_the_parts_written(tmp_path):
     trace = tmp_path / "limited.trace"
     # Parts 0-2 are ~7 KB of random ids each; part 3 is 30 times larger and breaks a 40 KB file size limit (EFBIG).
-    done = subprocess.run([sys.executable, "-c", CHILD, str(trace), str(40_000), "-1", "3"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(trace), str(40_000), "-1", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     answer = json.loads(done.stdout)
     assert answer.get("type") == "TraceWriteError" and answer["code"] == "WR005", answer
@@ -130,7 +152,10 @@ def test_losing_write_permission_stops_the_writer_with_a_coded_error_and_keeps_t
     trace = tmp_path / "denied.trace"
     child = subprocess.Popen(
         [*_without_permission_override(), sys.executable, "-c", CHILD, str(trace), "0", "2", "-1"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         while len(list((trace / "spikes").glob("part-*.parquet"))) < 3 and child.poll() is None:

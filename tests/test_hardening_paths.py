@@ -18,13 +18,12 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from _hardening import assert_no_crash, fresh_copy, info_outcome, outcomes, write_small_trace
 
 import snntrace
 from snntrace.errors import SnntraceError
 from snntrace.format import TABLES
 from snntrace.model import Population
-
-from _hardening import assert_no_crash, fresh_copy, info_outcome, outcomes, write_small_trace
 
 SENTINEL_TICK = 123_456
 
@@ -37,7 +36,12 @@ class OpenedFiles:
         self.paths: list[str] = []
 
     def __call__(self, event, args):
-        if self.active and event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, bytes, os.PathLike)):
+        if (
+            self.active
+            and event in ("open", "os.listdir", "os.scandir")
+            and args
+            and isinstance(args[0], (str, bytes, os.PathLike))
+        ):
             self.paths.append(os.fsdecode(args[0]))
 
 
@@ -46,7 +50,11 @@ sys.addaudithook(AUDIT)  # audit hooks cannot be removed; the recorder only reco
 
 
 def _outside_of(paths: list[str], *allowed: Path) -> list[str]:
-    roots = [os.path.realpath(a) for a in allowed] + [os.path.realpath(p) for p in sys.path if p] + [sys.prefix, sys.base_prefix]
+    roots = (
+        [os.path.realpath(a) for a in allowed]
+        + [os.path.realpath(p) for p in sys.path if p]
+        + [sys.prefix, sys.base_prefix]
+    )
     found = []
     for path in paths:
         real = os.path.realpath(path)
@@ -66,7 +74,13 @@ def outside(tmp_path) -> Path:
     folder = tmp_path / "outside"
     folder.mkdir()
     pq.write_table(
-        pa.table({"t": pa.array([SENTINEL_TICK], pa.int64()), "population": pa.array([1], pa.uint16()), "neuron": pa.array([7], pa.uint32())}),
+        pa.table(
+            {
+                "t": pa.array([SENTINEL_TICK], pa.int64()),
+                "population": pa.array([1], pa.uint16()),
+                "neuron": pa.array([7], pa.uint32()),
+            }
+        ),
         folder / "part-000000.parquet",
     )
     (folder / "secret.txt").write_text("secret\n")
@@ -107,7 +121,18 @@ def test_a_manifest_that_is_a_symlink_to_outside_is_refused_with_a_code(valid_tr
     assert_no_crash(outcomes(trace), "manifest symlinked outside")
 
 
-HOSTILE_PATHS = ["..", "../..", "../../../../etc/passwd", "/etc/passwd", "/dev/zero", "spikes/../../outside", "~root", "C:\\Windows", "\\\\server\\share", "%2e%2e%2f"]
+HOSTILE_PATHS = [
+    "..",
+    "../..",
+    "../../../../etc/passwd",
+    "/etc/passwd",
+    "/dev/zero",
+    "spikes/../../outside",
+    "~root",
+    "C:\\Windows",
+    "\\\\server\\share",
+    "%2e%2e%2f",
+]
 
 
 def test_path_like_names_in_the_manifest_open_nothing_outside_the_trace(valid_trace, tmp_path):
@@ -118,7 +143,11 @@ def test_path_like_names_in_the_manifest_open_nothing_outside_the_trace(valid_tr
     manifest["name"] = HOSTILE_PATHS[2]
     manifest["projections"][0]["name"] = HOSTILE_PATHS[3]
     manifest["dataset"] = {"name": HOSTILE_PATHS[4], "classes": HOSTILE_PATHS[5:8], "path": "/etc/shadow"}
-    manifest["annotations"] = {"file": "../../secret.txt", "include": "/dev/zero", **{f"p{i}": p for i, p in enumerate(HOSTILE_PATHS)}}
+    manifest["annotations"] = {
+        "file": "../../secret.txt",
+        "include": "/dev/zero",
+        **{f"p{i}": p for i, p in enumerate(HOSTILE_PATHS)},
+    }
     manifest["recorded"]["states"][0]["variable"] = "../../v"
     (trace / "manifest.json").write_text(json.dumps(manifest))
     output = tmp_path / "report.html"
@@ -134,15 +163,22 @@ def test_path_like_names_in_the_manifest_open_nothing_outside_the_trace(valid_tr
     from snntrace.reports._page import _bundle_cache
 
     # Allowed: the trace, the report's folder, installed code, and the report's own cache of the Vega bundle.
-    assert _outside_of(AUDIT.paths, trace, output.parent, Path(snntrace.__file__).parent.parent, _bundle_cache().parent) == []
+    assert (
+        _outside_of(AUDIT.paths, trace, output.parent, Path(snntrace.__file__).parent.parent, _bundle_cache().parent)
+        == []
+    )
 
 
-def test_a_writer_replacing_a_trace_whose_table_folder_links_outside_does_not_write_there(valid_trace, outside, tmp_path):
+def test_a_writer_replacing_a_trace_whose_table_folder_links_outside_does_not_write_there(
+    valid_trace, outside, tmp_path
+):
     trace = fresh_copy(valid_trace, tmp_path / "t.trace")
     os.rename(trace / "spikes", tmp_path / "moved-spikes")
     (trace / "spikes").symlink_to(outside, target_is_directory=True)
     before = sorted(p.name for p in outside.iterdir())
-    with snntrace.TraceWriter(trace, name="again", time_resolution=1e-4, populations=[Population("p", 10)], overwrite=True) as writer:
+    with snntrace.TraceWriter(
+        trace, name="again", time_resolution=1e-4, populations=[Population("p", 10)], overwrite=True
+    ) as writer:
         writer.write_spikes(np.arange(5), "p", np.arange(5))
     assert sorted(p.name for p in outside.iterdir()) == before, "the writer wrote through the symlink"
     assert not (trace / "spikes").is_symlink()
@@ -184,7 +220,7 @@ def test_the_report_replaces_its_output_by_rename_and_leaves_no_temporary(valid_
 
 
 def test_a_report_that_fails_midway_leaves_the_previous_output_and_no_temporary(valid_trace, tmp_path, monkeypatch):
-    import snntrace.reports as reports
+    from snntrace import reports
 
     output = tmp_path / "report.html"
     output.write_text("previous report")

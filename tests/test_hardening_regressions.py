@@ -22,7 +22,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from _hardening import assert_no_crash, fresh_copy, outcomes, write_small_trace
 
 CORPUS = Path(__file__).parent / "regressions"
@@ -66,7 +65,10 @@ def build_case(case: dict, trace: Path) -> Path:
         if change.get("mode") == "replace":
             for old in folder.glob("part-*.parquet"):
                 old.unlink()
-        columns = {name: pa.array(spec["values"], type=pa.type_for_alias(spec["type"])) for name, spec in change["columns"].items()}
+        columns = {
+            name: pa.array(spec["values"], type=pa.type_for_alias(spec["type"]))
+            for name, spec in change["columns"].items()
+        }
         pq.write_table(pa.table(columns), folder / f"part-{change['part']:06d}.parquet")
     for change in case.get("part_bytes", []):
         part = trace / change["table"] / f"part-{change['part']:06d}.parquet"
@@ -107,7 +109,10 @@ def test_a_case_that_once_crashed_gets_an_answer_from_every_surface(path, small_
     if case.get("isolate"):
         _assert_no_crash_in_a_child(trace, tmp_path / "case.html", case["surfaces"], f"{path.stem}: {case['what']}")
         return
-    assert_no_crash(outcomes(trace, report_to=tmp_path / "case.html", surfaces=tuple(case["surfaces"])), f"{path.stem}: {case['what']}")
+    assert_no_crash(
+        outcomes(trace, report_to=tmp_path / "case.html", surfaces=tuple(case["surfaces"])),
+        f"{path.stem}: {case['what']}",
+    )
 
 
 CHILD = """
@@ -121,5 +126,11 @@ assert_no_crash(outcomes(Path(sys.argv[2]), report_to=Path(sys.argv[3]), surface
 
 def _assert_no_crash_in_a_child(trace: Path, report: Path, surfaces: list[str], what: str) -> None:
     """Run the surfaces in a child process: the case once killed the whole interpreter (a native abort)."""
-    done = subprocess.run([sys.executable, "-c", CHILD, str(Path(__file__).parent), str(trace), str(report), *surfaces], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(Path(__file__).parent), str(trace), str(report), *surfaces],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, f"{what}: the child exited with {done.returncode}\n{done.stderr[-3000:]}"

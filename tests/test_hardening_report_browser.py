@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_report_browser import ARGS, Opened
 
 import snntrace
 from snntrace.model import Dataset, Population, Projection, Software
-
-from test_report_browser import ARGS, Opened
 
 pytestmark = pytest.mark.browser
 
@@ -71,7 +70,10 @@ def payload_report(tmp_path_factory) -> Path:
         trace,
         name=_field("RUN"),
         time_resolution=1e-3,
-        populations=[Population(_field("POPA"), 4, shape=(2, 2), role="input"), Population(_field("POPB"), 3, role="output", model={"name": _field("MODEL")})],
+        populations=[
+            Population(_field("POPA"), 4, shape=(2, 2), role="input"),
+            Population(_field("POPB"), 3, role="output", model={"name": _field("MODEL")}),
+        ],
         projections=[Projection(_field("PROJ"), 0, 1, synapses=12, plastic=True, learning_rule=_field("RULE"))],
         dataset=Dataset(_field("DATA"), classes=(_field("CLS0"), _field("CLS1"))),
         simulator=Software(_field("SIM"), _field("SIMV")),
@@ -90,7 +92,12 @@ def payload_report(tmp_path_factory) -> Path:
         writer.write_samples(np.arange(4), [0, 250, 500, 750], [200, 450, 700, 950], label=[0, 1, 0, 1], split="train")
         writer.write_metric(_field("METRIC"), [0.2, 0.4, 0.6], t=[300, 600, 999], step=[0, 1, 2])
         writer.write_metric("accuracy", [0.5, 0.7], t=[500, 999], step=[0, 1])
-        writer.write_event("prune", 500, {"threshold": 0.1, "before": 12, "remaining": 10, "strategy": _field("STRATEGY")}, projection=0)
+        writer.write_event(
+            "prune",
+            500,
+            {"threshold": 0.1, "before": 12, "remaining": 10, "strategy": _field("STRATEGY")},
+            projection=0,
+        )
         writer.write_event(_field("EVENT"), 700, {_field("PK"): _field("PV")})
     output = root / "payloads.html"
     snntrace.report(trace, output, title=_field("TITLE"))
@@ -124,12 +131,19 @@ def test_no_payload_runs_loads_anything_or_opens_a_dialog_and_all_show_as_text(b
         assert page.evaluate("parent.pwned") is None
         assert dialogs == []
         assert fetched == [] and opened.requests == []
-        assert page.evaluate("document.querySelectorAll('iframe, object, embed, svg:not([class]) script, math').length") == 0
+        assert (
+            page.evaluate("document.querySelectorAll('iframe, object, embed, svg:not([class]) script, math').length")
+            == 0
+        )
         assert page.evaluate("document.querySelectorAll('img:not(.static)').length") == 0
         assert page.is_visible("body")
         assert page.title() == _field("TITLE")
         text = page.inner_text("body")
-        shown = [tag for tag in ("RUN", "POPA", "POPB", "PROJ", "DATA", "CLS0", "ANNK", "ANNV", "SIM", "EVENT", "METRIC") if _field(tag) in text]
+        shown = [
+            tag
+            for tag in ("RUN", "POPA", "POPB", "PROJ", "DATA", "CLS0", "ANNK", "ANNV", "SIM", "EVENT", "METRIC")
+            if _field(tag) in text
+        ]
         assert {"RUN", "POPA", "POPB", "PROJ", "ANNK", "ANNV"} <= set(shown), f"shown as text: {shown}"
         specs = page.evaluate(
             "Array.from(document.querySelectorAll('script[type=\"application/json\"]')).map(s => s.textContent)"
@@ -150,7 +164,11 @@ def test_the_content_security_policy_blocks_an_inline_script_that_got_into_the_p
         assert directives["default-src"] == ["'none'"]
         assert "'unsafe-inline'" not in directives["script-src"]
         assert all(source.startswith("'sha256-") or source == "'unsafe-eval'" for source in directives["script-src"])
-        assert directives["connect-src"] == ["'none'"] and directives["object-src"] == ["'none'"] and directives["base-uri"] == ["'none'"]
+        assert (
+            directives["connect-src"] == ["'none'"]
+            and directives["object-src"] == ["'none'"]
+            and directives["base-uri"] == ["'none'"]
+        )
         violations = page.evaluate(
             """() => new Promise(resolve => {
                  const seen = [];
