@@ -276,3 +276,19 @@ def test_comparison_report_draws_both_runs_and_its_brush_filters(browser, synthe
         assert {row["run"]: row["spikes"] for row in in_window}["other"] < 5_000
     finally:
         opened.close()
+
+
+def test_content_security_policy_blocks_a_script_injected_into_the_page(browser, report, tmp_path):
+    """Defence in depth: even markup that escaped the escaping could not run."""
+    tampered = tmp_path / "tampered.html"
+    html = report.read_text(encoding="utf-8")
+    head, tail = html.rsplit("</body>", 1)  # the last one: strings in the Vega bundle may contain it too
+    injected = '<script>window.pwned = 3</script><img src=x onerror="window.pwned = 4">'
+    tampered.write_text(head + injected + "</body>" + tail, encoding="utf-8")
+    opened = Opened(browser, tampered, tmp_path)
+    try:
+        assert opened.page.get_attribute("body", "data-ready") == "true"  # the report's own scripts still run
+        assert opened.page.evaluate("window.pwned") is None
+        assert any("Content Security Policy" in message for message in opened.errors)
+    finally:
+        opened.close()
