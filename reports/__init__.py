@@ -17,7 +17,7 @@ from snntrace.reports._model import Context, Omission, Plan, Section
 from snntrace.reports._page import render_page, static_png
 
 from snntrace import aggregate
-from snntrace.errors import SnntraceError, UsageError
+from snntrace.errors import ManifestError, SnntraceError, UsageError
 from snntrace.reader import Trace, open_trace
 
 DEFAULT_MAX_SIZE_MB = 5.0
@@ -29,6 +29,32 @@ class ReportTooLargeError(SnntraceError, ValueError):
     """The report cannot be made to fit the requested size."""
 
     code = "RP003"
+
+
+def check_manifest(trace: Trace) -> None:
+    """Raise a coded error when the manifest does not follow the schema (the report reads it without guards)."""
+    import jsonschema
+
+    from snntrace.format import manifest_schema
+
+    validator = jsonschema.Draft202012Validator(manifest_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(trace.manifest))
+    if error is not None:
+        pointer = "/" + "/".join(str(p) for p in error.absolute_path)
+        raise ManifestError(
+            f"the manifest does not follow the schema at {pointer}: {error.message}; run `snntrace validate` for details",
+            code="RP005",
+            location=f"{trace.path / 'manifest.json'}#{pointer}",
+        )
+    populations = {p["id"] for p in trace.populations}
+    for index, projection in enumerate(trace.projections):
+        for end in ("pre", "post"):
+            if projection[end] not in populations:
+                raise ManifestError(
+                    f"projection {projection['name']!r} names {end} population {projection[end]}, which is not declared",
+                    code="RP005",
+                    location=f"{trace.path / 'manifest.json'}#/projections/{index}/{end}",
+                )
 
 
 def _initial_window(trace: Trace, bin_ticks: int) -> tuple[float, float]:
@@ -85,6 +111,7 @@ def render_report(
 ) -> tuple[str, list[Section]]:
     """Return the report's HTML text and its sections, shrinking embedded data until it fits ``max_size`` MB."""
     progress = progress or (lambda step: None)
+    check_manifest(trace)
     try:
         shown = aggregate.population_ids(trace, populations)
     except KeyError as exc:
@@ -124,10 +151,13 @@ def _attempt(
             png_cache[key] = pool.submit(static_png, spec)
 
     sections, omissions = _sections(context, progress, on_overview)
-    image = None
+    image, note = None, None
     if static:
         progress("static image")
-        image = png_cache[dumps(sections[0].charts[0].spec)].result()
+        try:
+            image = png_cache[dumps(sections[0].charts[0].spec)].result()
+        except ValueError as exc:  # vl-convert reports a rendering failure as ValueError: keep the page, say why
+            note = f"The still image of the overview could not be rendered ({str(exc).splitlines()[0][:200]})."
     page_data = {
         "master": overview.CHART_KEY,
         "timeField": TIME,
@@ -142,7 +172,7 @@ def _attempt(
         omissions=omissions,
         page_data=page_data,
         static_png=image,
-        static_note=None,
+        static_note=note,
     )
     size = len(html.encode("utf-8"))
     if size <= limit:
@@ -172,6 +202,8 @@ def render_comparison(
 ) -> tuple[str, list[Section]]:
     """Return the HTML text and sections of a report comparing two traces (activity, accuracy, compression)."""
     progress = progress or (lambda step: None)
+    check_manifest(base)
+    check_manifest(other)
     if time_bin is not None and not time_bin > 0:
         raise UsageError(f"the time bin must be positive, got {time_bin!r} s", code="RP004", location="--time-bin")
     progress("overview")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import altair as alt
@@ -13,6 +15,7 @@ WINDOW = "win"  # variable parameter [t0, t1] that the page sets from the overvi
 BRUSH = "brush"  # interval selection on the overview timeline
 IN_WINDOW = f"datum.{TIME} >= {WINDOW}[0] && datum.{TIME} <= {WINDOW}[1]"
 WIDTH = 640
+_SEPARATORS_RE = re.compile("[\u2028\u2029]")
 
 
 def records(
@@ -80,6 +83,11 @@ def to_spec(
     """
     spec = chart.to_dict()
     spec.pop("$schema", None)
+    text = json.dumps(spec, ensure_ascii=False)
+    if _SEPARATORS_RE.search(text):
+        # Vega's expression parser rejects U+2028/U+2029 in string literals, and names reach expressions
+        # (custom sort orders, filters): draw them as spaces, consistently in data and expressions.
+        spec = json.loads(_SEPARATORS_RE.sub(" ", text))
     if params:
         spec["params"] = list(spec.get("params", [])) + list(params)
     if datasets is not None:

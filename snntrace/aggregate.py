@@ -140,7 +140,12 @@ def firing_rates(trace: Trace, populations: Sequence[int] | None = None) -> pl.D
 
 # -- spikes and samples -------------------------------------------------------------------------------------------
 def _sample_windows(trace: Trace) -> pl.LazyFrame:
-    return trace.samples.filter(pl.col("t_end") > pl.col("t_start")).select("t_start", "t_end", "label")
+    # Windows are clipped to the run: a window reaching far past it (invalid, but seen) would explode into
+    # billions of buckets.
+    end = max(trace.duration_ticks, 1)
+    return trace.samples.select(pl.col("t_start").clip(0, end), pl.col("t_end").clip(0, end), "label").filter(
+        pl.col("t_end") > pl.col("t_start")
+    )
 
 
 def _bucket_width(trace: Trace) -> int:
@@ -283,10 +288,18 @@ def potential_per_bin(trace: Trace, bin_ticks: int, *, variable: str = "v", per_
 
 
 # -- weights ---------------------------------------------------------------------------------------------------------
+def _weights(trace: Trace) -> pl.LazyFrame:
+    """Return the weight rows that can be aggregated: a time and a finite weight (invalid traces hold others)."""
+    return trace.weights.filter(pl.col("t").is_not_null() & pl.col("weight").is_finite())
+
+
 def weight_snapshots(trace: Trace) -> pl.DataFrame:
     """Return the snapshot times per projection: ``projection, t, synapses``."""
     return collect(
-        trace.weights.group_by("projection", "t").agg(pl.len().cast(pl.Int64).alias("synapses")).sort("projection", "t")
+        _weights(trace)
+        .group_by("projection", "t")
+        .agg(pl.len().cast(pl.Int64).alias("synapses"))
+        .sort("projection", "t")
     )
 
 
@@ -296,7 +309,8 @@ def weight_stats(trace: Trace) -> pl.DataFrame:
         pl.col("weight").quantile(q, interpolation="linear").alias(f"q{round(q * 100):02d}") for q in WEIGHT_QUANTILES
     ]
     query = (
-        trace.weights.group_by("projection", "t")
+        _weights(trace)
+        .group_by("projection", "t")
         .agg(
             pl.len().cast(pl.Int64).alias("synapses"),
             pl.col("weight").mean().alias("mean"),
@@ -314,12 +328,15 @@ def weight_histogram(trace: Trace, *, bins: int = 20) -> pl.DataFrame:
 
     Columns ``projection, t, bin, low, high, synapses``; ``bin`` 0..bins-1, the maximum falls in the last bin.
     """
-    ranges = trace.weights.group_by("projection").agg(
-        pl.col("weight").min().alias("lo"), pl.col("weight").max().alias("hi")
+    ranges = (
+        _weights(trace)
+        .group_by("projection")
+        .agg(pl.col("weight").min().alias("lo"), pl.col("weight").max().alias("hi"))
     )
     width = pl.when(pl.col("hi") > pl.col("lo")).then((pl.col("hi") - pl.col("lo")) / bins).otherwise(1.0)
     query = (
-        trace.weights.join(ranges, on="projection")
+        _weights(trace)
+        .join(ranges, on="projection")
         .with_columns(width.alias("width"))
         .with_columns(
             ((pl.col("weight") - pl.col("lo")) / pl.col("width")).floor().cast(pl.Int64).clip(0, bins - 1).alias("bin")
@@ -346,7 +363,9 @@ def weight_updates(trace: Trace, bin_ticks: int | None = None) -> pl.DataFrame:
     snaps = pl.LazyFrame(weight_snapshots(trace).select("projection", "t")).with_columns(
         pl.col("t").rank("ordinal").over("projection").cast(pl.Int64).alias("k")
     )
-    numbered = trace.weights.join(snaps, on=["projection", "t"]).select("projection", "k", "t", "pre", "post", "weight")
+    numbered = (
+        _weights(trace).join(snaps, on=["projection", "t"]).select("projection", "k", "t", "pre", "post", "weight")
+    )
     previous = numbered.select(
         "projection", (pl.col("k") + 1).alias("k"), "pre", "post", pl.col("weight").alias("before")
     )
@@ -381,7 +400,7 @@ def weight_updates(trace: Trace, bin_ticks: int | None = None) -> pl.DataFrame:
 
 def final_weights(trace: Trace, projection: int, posts: Sequence[int] | None = None) -> pl.DataFrame:
     """Return the last snapshot of a projection: ``pre, post, weight`` (optionally only some post neurons)."""
-    frame = trace.weights.filter(pl.col("projection") == projection)
+    frame = _weights(trace).filter(pl.col("projection") == projection)
     last = frame.select(pl.col("t").max()).collect().item()
     if last is None:
         return pl.DataFrame(schema={"pre": pl.UInt32, "post": pl.UInt32, "weight": pl.Float64})
@@ -395,7 +414,7 @@ def neuron_weights(
     trace: Trace, projection: int, posts: Sequence[int], snapshots: Sequence[int] | None = None
 ) -> pl.DataFrame:
     """Return the weights onto some post neurons at some snapshot ticks (all when None): ``t, pre, post, weight``."""
-    query = trace.weights.filter((pl.col("projection") == projection) & pl.col("post").is_in(list(posts)))
+    query = _weights(trace).filter((pl.col("projection") == projection) & pl.col("post").is_in(list(posts)))
     if snapshots is not None:
         query = query.filter(pl.col("t").is_in(list(snapshots)))
     return collect(query.select("t", "pre", "post", "weight").sort("t", "post", "pre"))

@@ -114,3 +114,19 @@ def test_parse_duration_understands_units(text, seconds):
 def test_parse_duration_rejects_nonsense(text):
     with pytest.raises(UsageError):
         parse_duration(text)
+
+
+def test_a_manifest_that_fails_the_schema_is_refused_with_a_code(synthetic_trace, tmp_path):
+    import json
+    import shutil
+
+    broken = Path(shutil.copytree(synthetic_trace, tmp_path / "broken.trace"))
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["time"]["resolution"] = 0
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    result = run(str(broken), "-o", str(tmp_path / "r.html"), "--no-static")
+    assert result.exit_code == 2
+    assert re.search(
+        r"Error: RP005 at .*manifest\.json#/time/resolution: the manifest does not follow the schema", result.stderr
+    )
+    assert not (tmp_path / "r.html").exists()

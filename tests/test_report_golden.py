@@ -151,3 +151,26 @@ def test_recorded_but_silent_spikes_are_told_apart_from_unrecorded_ones(tmp_path
         writer.record_spikes(["p"])
     html, _ = render_report(snntrace.open_trace(path), static=False)
     assert "<strong>Neurons:</strong> spikes were recorded, but no neuron fired." in html
+
+
+def test_line_separators_and_nan_weights_do_not_break_the_report(tmp_path):
+    """Vega's expression parser rejects U+2028 in strings; NaN weights cannot be binned: both are drawn around."""
+    path = tmp_path / "odd.trace"
+    with snntrace.TraceWriter(
+        path,
+        name="odd",
+        time_resolution=1e-3,
+        populations=[snntrace.Population("in", 2), snntrace.Population("out", 2)],
+        projections=[snntrace.Projection("p", "in", "out")],
+        dataset=snntrace.Dataset("d", classes=("zero\u2028", "one\u2029")),
+        duration=100,
+    ) as writer:
+        writer.record_spikes(["out"])
+        writer.write_spikes([1, 60], "out", [0, 1])
+        writer.record_weights("p")
+        writer.write_weights(50, "p", [0, 1], [0, 1], [0.5, float("nan")])
+        writer.write_weights(99, "p", [0, 1], [0, 1], [0.6, 0.1])
+        writer.write_samples([0, 1], [0, 50], [50, 100], [0, 1])
+    html, _ = render_report(snntrace.open_trace(path))
+    assert "data:image/png;base64," in html
+    assert "zero\u2028" not in html and "zero " in html
