@@ -38,7 +38,9 @@ def check_manifest(trace: Trace) -> None:
     from snntrace.format import manifest_schema
 
     validator = jsonschema.Draft202012Validator(manifest_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(trace.manifest))
+    # Unknown keys are allowed: a 1.x reader accepts a newer 1.y manifest (the validator warns about them).
+    errors = (e for e in validator.iter_errors(trace.manifest) if e.validator != "additionalProperties")
+    error = jsonschema.exceptions.best_match(errors)
     if error is not None:
         pointer = "/" + "/".join(str(p) for p in error.absolute_path)
         raise ManifestError(
