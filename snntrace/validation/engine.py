@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from snntrace._files import list_parts
@@ -118,6 +119,10 @@ def _iter_table(ctx: Context, table: str, checks: list[Check]) -> Iterator[Findi
         try:
             batches = parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns, use_threads=False)
             for data in batches:
+                for column in data.columns:
+                    if pa.types.is_string(column.type) or pa.types.is_dictionary(column.type):
+                        # pyarrow reads strings without checking them; invalid UTF-8 would crash checks and Polars.
+                        column.validate(full=True)
                 batch = Batch(part, offset, data)
                 for registered in row_checks:
                     if id(registered) in crashed:
