@@ -476,9 +476,9 @@ class TraceWriter:
         batches = self._buffers[table]
         if not batches:
             return False
-        data = pa.Table.from_batches(batches) if len({b.schema for b in batches}) == 1 else pa.concat_tables(
-            [pa.Table.from_batches([b]) for b in batches], promote_options="default"
-        )
+        if len({b.schema for b in batches}) > 1:
+            batches = self._unify(table, batches)
+        data = pa.Table.from_batches(batches)
         sort_keys = table_spec(table)["sort"]
         if sort_keys:
             key = data.column(sort_keys[0])
@@ -501,6 +501,24 @@ class TraceWriter:
         self._write_part(table, data)
         self._buffers[table], self._buffered_rows[table] = [], 0
         return True
+
+    @staticmethod
+    def _unify(table: str, batches: list[pa.RecordBatch]) -> list[pa.RecordBatch]:
+        """Give every batch the optional columns any batch has: spike counts default to 1, the rest to null."""
+        present = {name for batch in batches for name in batch.schema.names}
+        schema = arrow_schema(table, optional=tuple(sorted(present)))
+        unified = []
+        for batch in batches:
+            arrays = []
+            for field in schema:
+                if field.name in batch.schema.names:
+                    arrays.append(batch.column(field.name))
+                elif table == "spikes" and field.name == "count":
+                    arrays.append(pa.array(np.ones(batch.num_rows, dtype=np.uint16)))
+                else:
+                    arrays.append(pa.nulls(batch.num_rows, type=field.type))
+            unified.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+        return unified
 
     def _write_part(self, table: str, data: pa.Table) -> None:
         folder = self.path / table

@@ -144,3 +144,14 @@ def test_a_producer_may_reuse_its_arrays_after_writing_them(tmp_path):
         buffer[:] = [7, 8, 9]
         w.write_spikes(buffer, "out", [0, 1, 2])
     assert st.open_trace(tmp_path / "a").spikes.collect()["t"].to_list() == [1, 2, 3, 7, 8, 9]
+
+
+def test_spikes_with_and_without_counts_share_a_part_and_missing_counts_are_one(tmp_path):
+    with make_writer(tmp_path / "a") as w:
+        w.write_spikes([1], "out", [0])
+        w.write_spikes([2], "out", [1], count=4)
+        w.write_metric("accuracy", 0.5, step=1)
+        w.write_metric("threshold", 0.1, step=1, projection="in->out")
+    trace = st.open_trace(tmp_path / "a")
+    assert trace.spikes.collect()["count"].to_list() == [1, 4]
+    assert trace.metrics.collect()["projection"].to_list() == [None, 0]
