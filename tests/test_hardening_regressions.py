@@ -5,6 +5,7 @@ A case starts from the small valid trace of ``_hardening.write_small_trace`` and
 * ``manifest_ops``: ``set`` / ``delete`` / ``append`` at a path of keys and indices;
 * ``manifest_bytes``: replace ``old`` by ``new`` in the raw manifest (``new`` may be ``{"repeat", "times", "prefix"}``);
 * ``part_table``: ``{"table", "part", "mode": "replace"|"add", "columns": {name: {"type", "values"}}}`` writes a part;
+* ``invalid_utf8``: ``{"table", "part", "column"}`` replaces a string column's values by invalid UTF-8;
 * ``part_bytes``: ``{"table", "part", "truncate"?, "flip"?: [offsets], "tail"?: hex}`` damages a Parquet part.
 
 Then each of its ``surfaces`` must answer without a crash (in a child process when ``isolate`` is set: the case
@@ -70,6 +71,17 @@ def build_case(case: dict, trace: Path) -> Path:
             for name, spec in change["columns"].items()
         }
         pq.write_table(pa.table(columns), folder / f"part-{change['part']:06d}.parquet")
+    for change in case.get("invalid_utf8", []):
+        part = trace / change["table"] / f"part-{change['part']:06d}.parquet"
+        data = pq.read_table(part)
+        index = data.schema.get_field_index(change["column"])
+        rows = data.num_rows
+        broken = pa.array([b"\xff\xfebad"], pa.binary()).view(pa.string())  # pyarrow does not check UTF-8 here
+        if pa.types.is_dictionary(data.schema.field(index).type):
+            column = pa.DictionaryArray.from_arrays(pa.array([0] * rows, pa.int32()), broken)
+        else:
+            column = pa.array([b"\xff\xfebad"] * rows, pa.binary()).view(pa.string())
+        pq.write_table(data.set_column(index, change["column"], column), part)
     for change in case.get("part_bytes", []):
         part = trace / change["table"] / f"part-{change['part']:06d}.parquet"
         data = bytearray(part.read_bytes())

@@ -37,8 +37,7 @@ PAYLOADS = [
     "datum['x'] + (window.pwned=12)",
     '"]}; window.pwned=13; x={"a":["',
     "<math><mtext><table><mglyph><style><img src=x onerror=window.pwned=14>",
-    # U+2028/U+2029 belong here too, but a class or metric name holding one makes the report fail (Vega's expression
-    # parser rejects them): tests/regressions/report_line_separator_in_a_class_name.json, a strict xfail.
+    # U+2028/U+2029 in names: tests/regressions/report_line_separator_in_a_class_name.json (the report draws them as spaces).
     "</script ><script>window.pwned=15</script >",
     "<object data=x></object><embed src=x>",
     "<link rel=stylesheet href=x><meta http-equiv=refresh content='0;url=x'>",
