@@ -1,8 +1,9 @@
-"""Spike aggregates shared by the report modules, computed with as few passes over the spikes as possible.
+"""Spike aggregates shared by the report modules, computed with one pass over the spikes.
 
-The spikes table is scanned once per kind of aggregate at the finest bin the report uses; coarser bins, per
-population totals and per neuron totals are re-aggregated from that small result (exact, because every coarser bin
-is a multiple of the base bin). Nothing here is specific to a chart.
+The spikes table is scanned once per report (:func:`snntrace.aggregate.spike_label_counts`: spikes per base bin,
+neuron and shown class); densities, class counts, coarser bins, per population and per neuron totals and spike
+row counts are re-aggregated from that small frame (exact, because every coarser bin is a multiple of the base
+bin). Nothing here is specific to a chart.
 """
 
 from __future__ import annotations
@@ -18,13 +19,28 @@ def _base_bin(context: Context, bin_ticks: int) -> int:
     return base if bin_ticks % base == 0 else bin_ticks
 
 
+def fine(context: Context, base: int) -> pl.DataFrame:
+    """Return the one-pass pre-aggregate of the shown populations at bin ``base`` (see ``spike_label_counts``)."""
+    return context.cached(
+        ("fine", base), lambda: aggregate.spike_label_counts(context.trace, base, context.populations)
+    )
+
+
 def density(context: Context, bin_ticks: int) -> pl.DataFrame:
     """Return ``t, population, neuron, spikes`` of the shown populations at ``bin_ticks``."""
     base = _base_bin(context, bin_ticks)
-    frame = context.cached(("density", base), lambda: aggregate.spike_density(context.trace, base, context.populations))
+    frame = context.cached(("density", base), lambda: aggregate.density_from(fine(context, base)))
     if bin_ticks == base:
         return frame
     return context.cached(("density", bin_ticks), lambda: aggregate.rebin(frame, bin_ticks))
+
+
+def spike_rows(context: Context, pid: int) -> int:
+    """Return the number of spike rows of population ``pid``."""
+    if pid not in context.populations:
+        return context.cached(("spike_rows", pid), lambda: aggregate.spike_rows(context.trace, [pid]))
+    frame = fine(context, context.base_bin)
+    return int(frame.filter(pl.col("population") == pid)["rows"].sum())
 
 
 def spikes_per_bin(context: Context) -> pl.DataFrame:
@@ -63,9 +79,7 @@ def neuron_counts(context: Context, pid: int) -> pl.DataFrame:
 def class_spikes(context: Context, bin_ticks: int) -> pl.DataFrame:
     """Return ``t, population, neuron, label, spikes`` of the shown populations at ``bin_ticks``."""
     base = _base_bin(context, bin_ticks)
-    frame = context.cached(
-        ("class_spikes", base), lambda: aggregate.class_spikes_per_bin(context.trace, base, context.populations)
-    )
+    frame = context.cached(("class_spikes", base), lambda: aggregate.class_spikes_from(fine(context, base)))
     if bin_ticks == base:
         return frame
     return context.cached(

@@ -196,7 +196,7 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
             .properties(width=WIDTH, height=100)
         )
 
-    rows = context.cached(("spike_rows", pid), lambda: aggregate.spike_rows(trace, [pid]))
+    rows = _data.spike_rows(context, pid)
     if rows <= context.plan.raw_spikes:
         raw = context.cached(("raw", pid), lambda: aggregate.raw_spikes(trace, [pid]))
         source = datasets.add(

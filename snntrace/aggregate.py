@@ -178,6 +178,75 @@ def labelled_spikes(trace: Trace, populations: Sequence[int] | None = None) -> p
     )
 
 
+def spike_label_counts(trace: Trace, bin_ticks: int, populations: Sequence[int] | None = None) -> pl.DataFrame:
+    """Return the finest spike pre-aggregate, in one pass: ``t, population, neuron, label, spikes, shown, rows``.
+
+    One row per bin, neuron and shown class (``label`` null for spikes outside every presentation): ``shown`` sums
+    the spikes inside a presentation of that class, ``spikes`` and ``rows`` count each spike (and spike row) once,
+    under one of its groups. So :func:`spike_density` is this frame summed over labels and
+    :func:`class_spikes_per_bin` its labelled rows: one scan of the spikes gives both, and coarser bins are
+    re-aggregated from it (:func:`density_from`, :func:`class_spikes_from`).
+
+    The same bucketed range join as :func:`labelled_spikes`, kept as a left join: buckets are numbered within
+    themselves (``ROW_NUMBER() OVER (PARTITION BY bucket)``) and a spike is counted once, on its first candidate.
+    """
+    width = _bucket_width(trace)
+    buckets = (
+        _sample_windows(trace)
+        .with_columns(pl.int_ranges(pl.col("t_start") // width, (pl.col("t_end") - 1) // width + 1).alias("bucket"))
+        .explode("bucket")
+        .with_columns(pl.col("bucket").cast(pl.Int64))
+        .with_columns(pl.int_range(pl.len()).over("bucket").alias("j"))
+    )
+    inside = ((pl.col("t") >= pl.col("t_start")) & (pl.col("t") < pl.col("t_end"))).fill_null(False)
+    first = pl.col("j").fill_null(0) == 0
+    count = pl.col("count").cast(pl.Int64)
+    query = (
+        _spikes(trace, populations)
+        .with_columns((pl.col("t") // width).alias("bucket"))
+        .join(buckets, on="bucket", how="left")
+        .select(
+            _binned("t", bin_ticks),
+            "population",
+            "neuron",
+            pl.when(inside).then(pl.col("label")).alias("label"),
+            pl.when(first).then(count).otherwise(0).alias("spikes"),
+            pl.when(inside).then(count).otherwise(0).alias("shown"),
+            first.cast(pl.Int64).alias("rows"),
+            inside.cast(pl.Int64).alias("matches"),
+        )
+        .group_by("t", "population", "neuron", "label")
+        .agg(pl.col("spikes", "shown", "rows", "matches").sum())
+        .sort("t", "population", "neuron", "label", nulls_last=True)
+    )
+    return collect(query)
+
+
+def density_from(fine: pl.DataFrame, bin_ticks: int | None = None) -> pl.DataFrame:
+    """Return :func:`spike_density` from a :func:`spike_label_counts` frame (at a multiple of its bin when given)."""
+    time = pl.col("t") if bin_ticks is None else _binned("t", bin_ticks)
+    return (
+        fine.lazy()
+        .group_by(time, "population", "neuron")
+        .agg(pl.col("spikes").sum())
+        .sort("t", "population", "neuron")
+        .collect()
+    )
+
+
+def class_spikes_from(fine: pl.DataFrame, bin_ticks: int | None = None) -> pl.DataFrame:
+    """Return :func:`class_spikes_per_bin` from a :func:`spike_label_counts` frame (at a multiple of its bin)."""
+    time = pl.col("t") if bin_ticks is None else _binned("t", bin_ticks)
+    return (
+        fine.lazy()
+        .filter(pl.col("matches") > 0)
+        .group_by(time, "population", "neuron", "label")
+        .agg(pl.col("shown").sum().alias("spikes"))
+        .sort("t", "population", "neuron", "label")
+        .collect()
+    )
+
+
 def class_exposure(trace: Trace, bin_ticks: int | None = None) -> pl.DataFrame:
     """Return how long each class was shown, in ticks: ``label, ticks`` (and ``t`` per bin when ``bin_ticks`` is given).
 

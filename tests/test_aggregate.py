@@ -162,3 +162,47 @@ def test_aggregates_of_an_empty_table_are_empty(tmp_path):
     assert aggregate.weight_updates(trace).height == 0
     assert aggregate.class_exposure(trace).height == 0
     assert aggregate.neuron_spike_counts(trace)["spikes"].to_list() == [0, 0, 0]
+
+
+@pytest.fixture(scope="module")
+def overlapping(tmp_path_factory):
+    """Overlapping presentations, spikes outside every presentation, several rows per neuron and bin."""
+    path = tmp_path_factory.mktemp("agg") / "overlapping.trace"
+    with snntrace.TraceWriter(
+        path,
+        name="overlapping",
+        time_resolution=1e-3,
+        populations=[Population("a", 3), Population("b", 2)],
+        dataset=Dataset("toy", classes=("zero", "one", "two")),
+        duration=120,
+    ) as writer:
+        writer.record_spikes(["a", "b"])
+        writer.write_spikes([0, 10, 10, 25, 35, 45, 60, 70, 95, 110, 119], "a", [0, 1, 1, 2, 0, 0, 1, 2, 0, 1, 2], count=1)
+        writer.write_spikes([5, 15, 40, 41, 100], "b", [0, 1, 1, 1, 0], count=[3, 1, 2, 1, 4])
+        # [0,30) zero, [20,50) one (overlaps the first), [60,61) two (one tick), nothing shown in [50,60) and [61,120)
+        writer.write_samples([0, 1, 2], [0, 20, 60], [30, 50, 61], [0, 1, 2], "train")
+    return snntrace.open_trace(path)
+
+
+@pytest.mark.parametrize("bin_ticks", [1, 10, 25, 200])
+@pytest.mark.parametrize("populations", [None, [0], [1]])
+def test_one_pass_spike_aggregate_gives_the_density_and_class_counts_of_their_own_queries(
+    overlapping, bin_ticks, populations
+):
+    fine = aggregate.spike_label_counts(overlapping, bin_ticks, populations)
+    assert aggregate.density_from(fine).equals(aggregate.spike_density(overlapping, bin_ticks, populations))
+    assert aggregate.class_spikes_from(fine).equals(aggregate.class_spikes_per_bin(overlapping, bin_ticks, populations))
+    assert int(fine["rows"].sum()) == aggregate.spike_rows(overlapping, populations)
+    coarse = bin_ticks * 3
+    assert aggregate.density_from(fine, coarse).equals(aggregate.spike_density(overlapping, coarse, populations))
+    assert aggregate.class_spikes_from(fine, coarse).equals(
+        aggregate.class_spikes_per_bin(overlapping, coarse, populations)
+    )
+
+
+def test_one_pass_spike_aggregate_counts_a_spike_in_two_presentations_for_both_classes_once_in_total(overlapping):
+    fine = aggregate.spike_label_counts(overlapping, 200, [0])
+    # population a: t=25 lies in [0,30) and [20,50), t=60 in [60,61); t=70, 95, 110, 119 are outside every window
+    by_label = {label: shown for label, shown in fine.group_by("label").agg(pl.col("shown").sum()).rows()}
+    assert by_label == {0: 4, 1: 3, 2: 1, None: 0}
+    assert int(fine["spikes"].sum()) == 11
