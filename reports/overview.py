@@ -199,7 +199,7 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
         notes.append("Weight updates need at least two weight snapshots; the trace has fewer.")
 
     metrics = thin_metrics(context, metric_table(context).filter(pl.col(TIME).is_not_null()))
-    names = sorted(set(metrics["name"].to_list()))
+    names = sorted(set(metrics["name"].drop_nulls().to_list()))  # a part without a name column reads as nulls
     for number, name in enumerate(names[:8]):
         data = (
             metrics.filter(pl.col("name") == name)
