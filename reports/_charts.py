@@ -81,7 +81,8 @@ def to_spec(
     ``params`` are added at the top level as plain dicts: Altair's ``add_params`` on a concat would push them into
     sub-charts under generated names, which neither the page script nor deterministic output can rely on.
     """
-    spec = chart.to_dict()
+    # validate=False: Altair checks every spec against the Vega-Lite schema (~1 s a report); the golden tests do.
+    spec = chart.to_dict(validate=False)
     spec.pop("$schema", None)
     text = json.dumps(spec, ensure_ascii=False)
     if _SEPARATORS_RE.search(text):

@@ -174,3 +174,17 @@ def test_line_separators_and_nan_weights_do_not_break_the_report(tmp_path):
     html, _ = render_report(snntrace.open_trace(path))
     assert "data:image/png;base64," in html
     assert "zero\u2028" not in html and "zero " in html
+
+
+@pytest.mark.parametrize("key", ["chart-overview", "chart-neurons-1", "chart-synapses-0", "chart-compression"])
+def test_generated_spec_follows_the_vega_lite_schema(specs, key):
+    # The report skips Altair's validation for speed (seconds on large reports), so the schema is checked here.
+    import jsonschema
+    from altair.vegalite.v6.schema import load_schema
+
+    validator = jsonschema.Draft7Validator(load_schema())
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+        for e in validator.iter_errors(json.loads(specs[key]))
+    ]
+    assert errors == []
