@@ -39,6 +39,11 @@ def event_table(context: Context) -> pl.DataFrame:
     return context.cached("events", lambda: aggregate.events(context.trace))
 
 
+def weight_stats(context: Context) -> pl.DataFrame:
+    """Return the weight statistics per projection and snapshot (cached; their ``synapses`` list the snapshots)."""
+    return context.cached("weight_stats", lambda: aggregate.weight_stats(context.trace))
+
+
 def class_names(classes: list[str], column: str = "label") -> pl.Expr:
     """Return an expression naming each label index by its dataset class (the index when unnamed)."""
     return pl.col(column).replace_strict(
@@ -175,7 +180,7 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
     else:
         notes.append("Membrane potential (state variable v) was not recorded.")
 
-    updates = context.cached("weight_updates", lambda: aggregate.weight_updates(trace))
+    updates = context.cached("weight_updates", lambda: aggregate.weight_updates(trace, snapshots=weight_stats(context)))
     if updates.height:
         data = updates.with_columns(
             pl.col("projection")

@@ -22,6 +22,7 @@ from snntrace.reports._charts import (
     window_param,
 )
 from snntrace.reports._model import Chart, Context, Fact, Section
+from snntrace.reports.overview import weight_stats
 
 from snntrace import aggregate
 
@@ -50,9 +51,7 @@ def _with_xy(frame: pl.DataFrame, columns: int) -> pl.DataFrame:
 def _projection_section(context: Context, projection: dict, index: int) -> Section | None:
     trace = context.trace
     pid = int(projection["id"])
-    snapshots = context.cached("weight_snapshots", lambda: aggregate.weight_snapshots(trace)).filter(
-        pl.col("projection") == pid
-    )
+    snapshots = weight_stats(context).filter(pl.col("projection") == pid).select("projection", "t", "synapses")
     if not snapshots.height:
         return None
     name = projection_name(context, pid)
@@ -103,11 +102,7 @@ def _projection_section(context: Context, projection: dict, index: int) -> Secti
     )
     times = snapshots.select("t").with_columns(pl.col("t").shift(1, fill_value=0).alias("t0"))
     hist = hist.join(times, on="t").select(pl.col("t0").alias("t"), pl.col("t").alias("t1"), "low", "high", "synapses")
-    stats = (
-        context.cached("weight_stats", lambda: aggregate.weight_stats(trace))
-        .filter(pl.col("projection") == pid)
-        .select("t", "mean", "q25", "q75")
-    )
+    stats = weight_stats(context).filter(pl.col("projection") == pid).select("t", "mean", "q25", "q75")
     overlap = f"datum.t1 >= {WINDOW}[0] && datum.t <= {WINDOW}[1]"
     distribution = alt.layer(
         alt.Chart(datasets.add("histogram", records(hist, resolution=trace.resolution, time_columns=("t", "t1"))))

@@ -422,14 +422,19 @@ def weight_histogram(trace: Trace, *, bins: int = 20) -> pl.DataFrame:
     return collect(query)
 
 
-def weight_updates(trace: Trace, bin_ticks: int | None = None) -> pl.DataFrame:
+def weight_updates(
+    trace: Trace, bin_ticks: int | None = None, *, snapshots: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Return what changed between successive snapshots of each projection, at the later snapshot's time.
 
     Columns ``projection, t, changed, mean_abs_dw, pruned, added``: synapses whose weight changed, the mean absolute
     change over synapses present in both, synapses that disappeared and appeared. With ``bin_ticks`` the rows are
-    summed per bin (``mean_abs_dw`` weighted by ``changed``).
+    summed per bin (``mean_abs_dw`` weighted by ``changed``). ``snapshots`` (``projection, t``, e.g. from
+    :func:`weight_stats`) saves a pass over the weights when the caller has them.
     """
-    snaps = pl.LazyFrame(weight_snapshots(trace).select("projection", "t")).with_columns(
+    if snapshots is None:
+        snapshots = weight_snapshots(trace)
+    snaps = pl.LazyFrame(snapshots.select("projection", "t")).with_columns(
         pl.col("t").rank("ordinal").over("projection").cast(pl.Int64).alias("k")
     )
     numbered = (

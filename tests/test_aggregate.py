@@ -206,3 +206,9 @@ def test_one_pass_spike_aggregate_counts_a_spike_in_two_presentations_for_both_c
     by_label = {label: shown for label, shown in fine.group_by("label").agg(pl.col("shown").sum()).rows()}
     assert by_label == {0: 4, 1: 3, 2: 1, None: 0}
     assert int(fine["spikes"].sum()) == 11
+
+
+def test_weight_updates_from_the_snapshots_of_weight_stats_are_the_same(small):
+    from_stats = aggregate.weight_updates(small, snapshots=aggregate.weight_stats(small))
+    assert from_stats.equals(aggregate.weight_updates(small))
+    assert aggregate.weight_stats(small).select("projection", "t", "synapses").equals(aggregate.weight_snapshots(small))
