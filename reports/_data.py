@@ -1,9 +1,9 @@
 """Spike aggregates shared by the report modules, computed with one pass over the spikes.
 
 The spikes table is scanned once per report (:func:`snntrace.aggregate.spike_label_counts`: spikes per base bin,
-neuron and shown class); densities, class counts, coarser bins, per population and per neuron totals and spike
-row counts are re-aggregated from that small frame (exact, because every coarser bin is a multiple of the base
-bin). Nothing here is specific to a chart.
+neuron and shown class); densities, class counts, coarser bins, per population and per neuron totals are
+re-aggregated from that small frame (exact, because every coarser bin is a multiple of the base bin).
+Nothing here is specific to a chart.
 """
 
 from __future__ import annotations
@@ -36,11 +36,8 @@ def density(context: Context, bin_ticks: int) -> pl.DataFrame:
 
 
 def spike_rows(context: Context, pid: int) -> int:
-    """Return the number of spike rows of population ``pid``."""
-    if pid not in context.populations:
-        return context.cached(("spike_rows", pid), lambda: aggregate.spike_rows(context.trace, [pid]))
-    frame = fine(context, context.base_bin)
-    return int(frame.filter(pl.col("population") == pid)["rows"].sum())
+    """Return the number of spike rows of population ``pid`` (one column scanned: cheap)."""
+    return context.cached(("spike_rows", pid), lambda: aggregate.spike_rows(context.trace, [pid]))
 
 
 def spikes_per_bin(context: Context) -> pl.DataFrame:

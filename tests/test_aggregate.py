@@ -177,7 +177,9 @@ def overlapping(tmp_path_factory):
         duration=120,
     ) as writer:
         writer.record_spikes(["a", "b"])
-        writer.write_spikes([0, 10, 10, 25, 35, 45, 60, 70, 95, 110, 119], "a", [0, 1, 1, 2, 0, 0, 1, 2, 0, 1, 2], count=1)
+        writer.write_spikes(
+            [0, 10, 10, 25, 35, 45, 60, 70, 95, 110, 119], "a", [0, 1, 1, 2, 0, 0, 1, 2, 0, 1, 2], count=1
+        )
         writer.write_spikes([5, 15, 40, 41, 100], "b", [0, 1, 1, 1, 0], count=[3, 1, 2, 1, 4])
         # [0,30) zero, [20,50) one (overlaps the first), [60,61) two (one tick), nothing shown in [50,60) and [61,120)
         writer.write_samples([0, 1, 2], [0, 20, 60], [30, 50, 61], [0, 1, 2], "train")
@@ -192,7 +194,6 @@ def test_one_pass_spike_aggregate_gives_the_density_and_class_counts_of_their_ow
     fine = aggregate.spike_label_counts(overlapping, bin_ticks, populations)
     assert aggregate.density_from(fine).equals(aggregate.spike_density(overlapping, bin_ticks, populations))
     assert aggregate.class_spikes_from(fine).equals(aggregate.class_spikes_per_bin(overlapping, bin_ticks, populations))
-    assert int(fine["rows"].sum()) == aggregate.spike_rows(overlapping, populations)
     coarse = bin_ticks * 3
     assert aggregate.density_from(fine, coarse).equals(aggregate.spike_density(overlapping, coarse, populations))
     assert aggregate.class_spikes_from(fine, coarse).equals(
