@@ -14,7 +14,7 @@ from snntrace.reports import comparison, compression, neurons, overview, synapse
 from snntrace.reports._charts import BRUSH, TIME, WINDOW
 from snntrace.reports._embed import dumps
 from snntrace.reports._model import Context, Omission, Plan, Section
-from snntrace.reports._page import render_page, static_png
+from snntrace.reports._page import render_page, static_png, warm_up
 
 from snntrace import aggregate
 from snntrace.errors import ManifestError, SnntraceError, UsageError
@@ -130,8 +130,11 @@ def render_report(
     plan.raw_spikes = max(0, min(plan.raw_spikes, int(0.4 * (limit - 1_500_000) / 24)))
     context = Context(trace=trace, populations=shown, plan=plan, window=_initial_window(trace, plan.bin_ticks))
     png_cache: dict[str, Future] = {}
-    # The still image renders in a thread while the other modules aggregate (both release the GIL).
+    # The still image renders in a thread while the other modules aggregate (both release the GIL); the renderer
+    # starts (about a second) while the spikes are scanned.
     with ThreadPoolExecutor(max_workers=1) as pool:
+        if static:
+            pool.submit(warm_up)
         while True:
             html, sections, static = _attempt(context, pool, png_cache, static, title, limit, max_size, progress)
             if html is not None:
@@ -185,11 +188,14 @@ def _attempt(
         return html, sections, static
     if static and image and size - len(image) <= limit and plan.level >= 3:
         return None, sections, False  # the still image goes once data has been thinned a few times
-    if not plan.relax():
-        raise ReportTooLargeError(
-            f"the smallest report of this trace is {size / 1e6:.2f} MB, more than --max-size {max_size:g} MB",
-            location=str(trace.path),
-        )
+    # Dropping raw spikes when none were embedded (too many) would rebuild the same page: take the next step too.
+    raw_embedded = any(isinstance(key, tuple) and key[0] == "raw" for key in context.cache)
+    for _ in range(1 if raw_embedded or not plan.raw_spikes else 2):
+        if not plan.relax():
+            raise ReportTooLargeError(
+                f"the smallest report of this trace is {size / 1e6:.2f} MB, more than --max-size {max_size:g} MB",
+                location=str(trace.path),
+            )
     if plan.level >= 2 and trace.duration_ticks // plan.bin_ticks > 100:
         plan.bin_ticks *= 2
         context.window = _initial_window(trace, plan.bin_ticks)
