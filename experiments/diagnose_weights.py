@@ -42,13 +42,21 @@ def main() -> int:
 
     extra = {k: float(v) for k, v in (item.split("=", 1) for item in args.set)}
     config = SimConfig(
-        dataset=args.dataset, data_dir=args.data_dir, neurons=(args.neurons,), train_samples=args.train_samples,
-        test_samples=2000, eval_samples=200, epochs=1, batches=6, compression=args.compression, seed=args.seed, **extra,
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        neurons=(args.neurons,),
+        train_samples=args.train_samples,
+        test_samples=2000,
+        eval_samples=200,
+        epochs=1,
+        batches=6,
+        compression=args.compression,
+        seed=args.seed,
+        **extra,
     ).validate()
     sim = Simulation(config)
     layer = sim.network.layers[0]
     batches = []
-    wins_before = np.zeros(layer.n_neurons)
     relabel = sim._relabel
 
     def snapshot() -> None:
@@ -57,14 +65,16 @@ def main() -> int:
         w = layer.weights[layer.mask]
         filled = min(sim._label_filled, len(sim._label_classes))
         wins = sim._label_counts[:filled].sum(axis=0).astype(float)
-        batches.append({
-            "samples_seen": sim._label_filled,
-            "kept": int(layer.mask.sum()),
-            "histogram_kept": np.histogram(w, bins=20, range=(0.0, 1.0))[0].tolist(),
-            "fraction_below": {str(c): float(((layer.weights < c) | ~layer.mask).mean()) for c in CUTS},
-            "neurons_spiking_in_label_window": int((wins > 0).sum()),
-            "mean_theta": float(layer.theta.mean()),
-        })
+        batches.append(
+            {
+                "samples_seen": sim._label_filled,
+                "kept": int(layer.mask.sum()),
+                "histogram_kept": np.histogram(w, bins=20, range=(0.0, 1.0))[0].tolist(),
+                "fraction_below": {str(c): float(((layer.weights < c) | ~layer.mask).mean()) for c in CUTS},
+                "neurons_spiking_in_label_window": int((wins > 0).sum()),
+                "mean_theta": float(layer.theta.mean()),
+            }
+        )
         print(json.dumps(batches[-1]), flush=True)
 
     sim._relabel = snapshot
