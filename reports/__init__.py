@@ -10,6 +10,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+import polars as pl
+import pyarrow as pa
+
 from snntrace.reports import comparison, compression, neurons, overview, synapses
 from snntrace.reports._charts import BRUSH, TIME, WINDOW
 from snntrace.reports._embed import dumps
@@ -17,7 +20,7 @@ from snntrace.reports._model import Context, Omission, Plan, Section
 from snntrace.reports._page import render_page, static_png, warm_up
 
 from snntrace import aggregate
-from snntrace.errors import ManifestError, SnntraceError, UsageError
+from snntrace.errors import ManifestError, SnntraceError, TraceReadError, UsageError
 from snntrace.reader import Trace, open_trace
 
 DEFAULT_MAX_SIZE_MB = 5.0
@@ -278,11 +281,19 @@ def build_report(
         )
     if target.is_dir():
         raise UsageError(f"{target} is a directory", code="RP001", location=str(target))
-    if second is None:
-        html, _ = render_report(opened, **options)
-    else:
-        options.pop("populations", None)
-        html, _ = render_comparison(opened, second, **options)
+    try:
+        if second is None:
+            html, _ = render_report(opened, **options)
+        else:
+            options.pop("populations", None)
+            html, _ = render_comparison(opened, second, **options)
+    except (pl.exceptions.PolarsError, pa.ArrowException) as exc:
+        # A part whose footer reads but whose data does not (bad UTF-8, a damaged page) fails only when collected.
+        raise TraceReadError(
+            f"a table part cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            "run `snntrace validate` to locate it",
+            location=str(opened.path),
+        ) from exc
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         temporary.write_text(html, encoding="utf-8", newline="\n")
