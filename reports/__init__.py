@@ -214,15 +214,17 @@ def render_comparison(
     max_size: float = DEFAULT_MAX_SIZE_MB,
     static: bool = True,
     progress: Callable[[str], None] | None = None,
+    mapping: dict[str, str] | None = None,
 ) -> tuple[str, list[Section]]:
-    """Return the HTML text and sections of a report comparing two traces (activity, accuracy, compression)."""
+    """Return the HTML text and sections of a report comparing two traces (activity, accuracy, compression,
+    per-neuron rate differences, receptive fields); ``mapping`` pairs base population names with other ones."""
     progress = progress or (lambda step: None)
     check_manifest(base)
     check_manifest(other)
     if time_bin is not None and not time_bin > 0:
         raise UsageError(f"the time bin must be positive, got {time_bin!r} s", code="RP004", location="--time-bin")
     progress("overview")
-    section = comparison.build((base, other), time_bin=time_bin)
+    section = comparison.build((base, other), time_bin=time_bin, mapping=mapping)
     image = static_png(section.charts[0].spec) if static else None
     progress("page")
     page_data = {
@@ -260,7 +262,8 @@ def build_report(
 
     Options: ``title``, ``time_bin`` (seconds), ``populations`` (names or ids), ``max_size`` (MB), ``static``
     (embed a PNG of the overview for readers without scripts), ``progress`` (called with each step's name).
-    With ``other``, the page compares the two traces instead (``populations`` does not apply).
+    With ``other``, the page compares the two traces instead (``populations`` does not apply; ``mapping`` pairs
+    base population names with other ones when they differ).
     The file is written under a temporary name and renamed; an existing file is replaced only with ``force``.
     """
     opened = trace if isinstance(trace, Trace) else open_trace(trace)
@@ -283,6 +286,7 @@ def build_report(
         raise UsageError(f"{target} is a directory", code="RP001", location=str(target))
     try:
         if second is None:
+            options.pop("mapping", None)
             html, _ = render_report(opened, **options)
         else:
             options.pop("populations", None)

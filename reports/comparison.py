@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import altair as alt
 import polars as pl
+from snntrace.reports import differences
 from snntrace.reports._charts import BRUSH, TIME, WIDTH, Datasets, configure, records, to_spec
 from snntrace.reports._model import Chart, Context, Fact, Plan, Section
 from snntrace.reports.compression import QUANTITIES, compression_rows
@@ -45,8 +46,12 @@ def _facts(run: str, context: Context) -> list[Fact]:
     return out
 
 
-def build(traces: tuple[Trace, Trace], *, time_bin: float | None = None) -> Section:
-    """Return the comparison section of two traces: activity, accumulated spikes, metrics and compression."""
+def build(
+    traces: tuple[Trace, Trace], *, time_bin: float | None = None, mapping: dict[str, str] | None = None
+) -> Section:
+    """Return the comparison section of two traces: activity, accumulated spikes, metrics, compression, per-neuron
+    rate differences and receptive fields (populations matched by name, ``mapping`` renaming base populations)."""
+    pairs = differences.match_populations(*traces, mapping)
     contexts = _contexts(traces, time_bin)
     datasets = Datasets()
     duration = max(t.duration for t in traces)
@@ -131,15 +136,20 @@ def build(traces: tuple[Trace, Trace], *, time_bin: float | None = None) -> Sect
     notes = [] if metric_rows else ["Neither run recorded metrics with a time."]
     if not compression_all:
         notes.append("Neither run recorded prune events or compression metrics.")
+    rates, rate_facts = differences.rates_chart(*traces, pairs)
+    fields, field_notes = differences.fields_chart(*traces, pairs)
+    notes.extend(field_notes)
     return Section(
         key=KEY,
         title="Comparison",
         question="How do the two runs differ in activity, accuracy and compression? Drag on the top chart to compare a window.",
-        facts=[fact for run, context in zip(RUNS, contexts, strict=True) for fact in _facts(run, context)],
+        facts=[fact for run, context in zip(RUNS, contexts, strict=True) for fact in _facts(run, context)] + rate_facts,
         charts=[
             Chart(
                 key=CHART_KEY, title="Two runs compared", spec=to_spec(chart, datasets=datasets), follows_window=False
-            )
-        ],
+            ),
+            rates,
+        ]
+        + ([fields] if fields is not None else []),
         notes=notes,
     )

@@ -39,12 +39,20 @@ def parse_duration(text: str) -> float:
     "--max-size", default=5.0, show_default=True, type=click.FloatRange(min=0.5), help="Largest HTML size in MB."
 )
 @click.option("--no-static", is_flag=True, help="Leave out the still PNG of the overview shown when scripts are off.")
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="BASE_NAME=OTHER_NAME",
+    help="Comparison: pair a BASE population with a differently named OTHER one (repeatable).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
-def command(traces, output, title, time_bin, populations, max_size, no_static, force) -> None:
+def command(traces, output, title, time_bin, populations, max_size, no_static, maps, force) -> None:
     """Write the interactive HTML report of TRACE to OUTPUT (one offline file).
 
     With two traces (BASE OTHER), write a report comparing them: activity, accumulated spikes, metrics and
-    compression of both runs on one time axis.
+    compression of both runs on one time axis, per-neuron rate differences and receptive fields of both.
+    Populations are matched by name; pair differently named ones with --map BASE_NAME=OTHER_NAME.
     """
     from snntrace.reports import build_report
 
@@ -52,6 +60,14 @@ def command(traces, output, title, time_bin, populations, max_size, no_static, f
         raise click.UsageError("give one TRACE, or two (BASE OTHER) to compare them")
     if len(traces) == 2 and populations:
         raise click.UsageError("--populations applies to a single-trace report, not to a comparison")
+    if maps and len(traces) != 2:
+        raise click.UsageError("--map applies to a comparison of two traces (BASE OTHER)")
+    mapping = {}
+    for entry in maps:
+        source, sep, target = entry.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise click.UsageError(f"--map takes BASE_NAME=OTHER_NAME, got {entry!r}")
+        mapping[source.strip()] = target.strip()
     names = [name.strip() for entry in populations for name in entry.split(",") if name.strip()] or None
     seconds = parse_duration(time_bin) if time_bin else None
     with click.progressbar(length=len(_STEPS), label="report", file=sys.stderr, show_eta=False) as bar:
@@ -73,6 +89,7 @@ def command(traces, output, title, time_bin, populations, max_size, no_static, f
             static=not no_static,
             force=force,
             progress=progress,
+            **({"mapping": mapping} if mapping else {}),
         )
         bar.update(len(_STEPS) - len(done))
     click.echo(str(path))
