@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow as pa
 
-from snntrace.reports import comparison, compression, neurons, overview, synapses
+from snntrace.reports import checks, comparison, compression, neurons, overview, synapses
 from snntrace.reports._charts import BRUSH, TIME, WINDOW
 from snntrace.reports._embed import dumps
 from snntrace.reports._model import Context, Omission, Plan, Section
@@ -117,10 +117,13 @@ def render_report(
     max_size: float = DEFAULT_MAX_SIZE_MB,
     static: bool = True,
     progress: Callable[[str], None] | None = None,
+    rules: Sequence[str] = (),
 ) -> tuple[str, list[Section]]:
-    """Return the report's HTML text and its sections, shrinking embedded data until it fits ``max_size`` MB."""
+    """Return the report's HTML text and its sections, shrinking embedded data until it fits ``max_size`` MB;
+    with ``rules``, a table of their results (as ``snntrace check`` evaluates them) ends the page."""
     progress = progress or (lambda step: None)
     check_manifest(trace)
+    extra = [checks.build(trace, rules)] if rules else []
     try:
         shown = aggregate.population_ids(trace, populations)
     except KeyError as exc:
@@ -139,7 +142,7 @@ def render_report(
         if static:
             pool.submit(warm_up)
         while True:
-            html, sections, static = _attempt(context, pool, png_cache, static, title, limit, max_size, progress)
+            html, sections, static = _attempt(context, pool, png_cache, static, title, limit, max_size, progress, extra)
             if html is not None:
                 return html, sections
 
@@ -153,6 +156,7 @@ def _attempt(
     limit: int,
     max_size: float,
     progress,
+    extra: list[Section],
 ):
     """Build the page once under the current plan; return (html or None when too large, sections, static)."""
     trace, plan = context.trace, context.plan
@@ -163,6 +167,7 @@ def _attempt(
             png_cache[key] = pool.submit(static_png, spec)
 
     sections, omissions = _sections(context, progress, on_overview)
+    sections = sections + extra
     image, note = None, None
     if static:
         progress("static image")
@@ -215,6 +220,7 @@ def render_comparison(
     static: bool = True,
     progress: Callable[[str], None] | None = None,
     mapping: dict[str, str] | None = None,
+    rules: Sequence[str] = (),
 ) -> tuple[str, list[Section]]:
     """Return the HTML text and sections of a report comparing two traces (activity, accuracy, compression,
     per-neuron rate differences, receptive fields); ``mapping`` pairs base population names with other ones."""
@@ -225,6 +231,14 @@ def render_comparison(
         raise UsageError(f"the time bin must be positive, got {time_bin!r} s", code="RP004", location="--time-bin")
     progress("overview")
     section = comparison.build((base, other), time_bin=time_bin, mapping=mapping)
+    extra = (
+        [
+            checks.build(base, rules, key="checks-base", run="base"),
+            checks.build(other, rules, key="checks-other", run="other"),
+        ]
+        if rules
+        else []
+    )
     image = static_png(section.charts[0].spec) if static else None
     progress("page")
     page_data = {
@@ -236,7 +250,7 @@ def render_comparison(
     }
     html = render_page(
         title=title or f"{base.name} vs {other.name}",
-        sections=[section],
+        sections=[section, *extra],
         omissions=[],
         page_data=page_data,
         static_png=image,
@@ -247,7 +261,7 @@ def render_comparison(
             f"the comparison report is larger than --max-size {max_size:g} MB; give a larger --time-bin",
             location=str(base.path),
         )
-    return html, [section]
+    return html, [section, *extra]
 
 
 def build_report(
@@ -261,7 +275,8 @@ def build_report(
     """Write the interactive HTML report of a trace to ``output`` and return its path.
 
     Options: ``title``, ``time_bin`` (seconds), ``populations`` (names or ids), ``max_size`` (MB), ``static``
-    (embed a PNG of the overview for readers without scripts), ``progress`` (called with each step's name).
+    (embed a PNG of the overview for readers without scripts), ``progress`` (called with each step's name),
+    ``rules`` (``snntrace check`` rules whose results are shown in a table; of both runs when comparing).
     With ``other``, the page compares the two traces instead (``populations`` does not apply; ``mapping`` pairs
     base population names with other ones when they differ).
     The file is written under a temporary name and renamed; an existing file is replaced only with ``force``.

@@ -27,6 +27,14 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A small table of text cells (e.g. check results), rendered escaped as an HTML table."""
+
+    columns: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
 class Section:
     """One report module: a question, its facts, charts and notes about what it could not show."""
 
@@ -36,6 +44,7 @@ class Section:
     facts: list[Fact] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    table: Table | None = None
 
 
 @dataclass(frozen=True)

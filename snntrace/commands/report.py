@@ -46,13 +46,23 @@ def parse_duration(text: str) -> float:
     metavar="BASE_NAME=OTHER_NAME",
     help="Comparison: pair a BASE population with a differently named OTHER one (repeatable).",
 )
+@click.option(
+    "--check",
+    "rules",
+    multiple=True,
+    metavar="RULE",
+    help="Rule of `snntrace check` (e.g. 'accuracy >= 0.8') whose result is shown in a table (repeatable).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing output file.")
-def command(traces, output, title, time_bin, populations, max_size, no_static, maps, force) -> None:
+def command(traces, output, title, time_bin, populations, max_size, no_static, maps, rules, force) -> None:
     """Write the interactive HTML report of TRACE to OUTPUT (one offline file).
 
     With two traces (BASE OTHER), write a report comparing them: activity, accumulated spikes, metrics and
     compression of both runs on one time axis, per-neuron rate differences and receptive fields of both.
     Populations are matched by name; pair differently named ones with --map BASE_NAME=OTHER_NAME.
+
+    With --check, the page ends with a table of the rules' results (of both runs when comparing); the exit
+    code stays 0 when a rule fails: gate a pipeline with `snntrace check`.
     """
     from snntrace.reports import build_report
 
@@ -68,6 +78,11 @@ def command(traces, output, title, time_bin, populations, max_size, no_static, m
         if not sep or not source.strip() or not target.strip():
             raise click.UsageError(f"--map takes BASE_NAME=OTHER_NAME, got {entry!r}")
         mapping[source.strip()] = target.strip()
+    if rules:
+        from snntrace.gates import parse_rule
+
+        for index, rule in enumerate(rules, 1):
+            parse_rule(rule, where=f"--check {index}")  # a malformed rule stops before any work is done
     names = [name.strip() for entry in populations for name in entry.split(",") if name.strip()] or None
     seconds = parse_duration(time_bin) if time_bin else None
     with click.progressbar(length=len(_STEPS), label="report", file=sys.stderr, show_eta=False) as bar:
@@ -90,6 +105,7 @@ def command(traces, output, title, time_bin, populations, max_size, no_static, m
             force=force,
             progress=progress,
             **({"mapping": mapping} if mapping else {}),
+            **({"rules": list(rules)} if rules else {}),
         )
         bar.update(len(_STEPS) - len(done))
     click.echo(str(path))
