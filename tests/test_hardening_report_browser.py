@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_report_browser import ARGS, Opened
+from _browser import launched
+from test_report_browser import Opened
 
 import snntrace
 from snntrace.model import Dataset, Population, Projection, Software
@@ -53,11 +54,8 @@ def _field(tag: str) -> str:
 
 @pytest.fixture(scope="module")
 def browser(chromium_path):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=ARGS)
+    with launched(chromium_path) as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")

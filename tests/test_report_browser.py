@@ -8,20 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _browser import launched, timeline_box
 
 import snntrace
 from snntrace.model import Dataset, Population, Projection
 
 pytestmark = pytest.mark.browser
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 SCRIPT_PAYLOAD = "</script><script>window.pwned=1</script>"
 IMG_PAYLOAD = "<img src=x onerror=window.pwned=2>"
 
@@ -41,30 +34,10 @@ ROWS_WITH = """([key, fields, exact, absent]) => {
   return null;
 }"""
 
-# JS: the page rectangle of the overview's spike timeline plot (the group that carries the brush).
-TIMELINE_BOX = """() => {
-  const view = window.snntraceViews['chart-overview'];
-  let found = null;
-  (function walk(item, x, y) {
-    if (found) return;
-    if (item.mark && item.mark.name === 'timeline_group') { found = {x: x + item.x, y: y + item.y, width: item.width, height: item.height}; return; }
-    const dx = item.mark && item.mark.marktype === 'group' ? (item.x || 0) : 0;
-    const dy = item.mark && item.mark.marktype === 'group' ? (item.y || 0) : 0;
-    (item.items || []).forEach(child => walk(child, x + dx, y + dy));
-  })(view.scenegraph().root, 0, 0);
-  const canvas = document.querySelector('#chart-overview canvas').getBoundingClientRect();
-  const origin = view.origin();
-  return {x: canvas.left + origin[0] + found.x, y: canvas.top + origin[1] + found.y, width: found.width, height: found.height};
-}"""
-
-
 @pytest.fixture(scope="module")
 def browser(chromium_path):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=ARGS)
+    with launched(chromium_path) as browser:
         yield browser
-        browser.close()
 
 
 class Opened:
@@ -136,7 +109,7 @@ def test_a_mouse_drag_on_the_overview_moves_every_time_view(opened, synthetic_tr
     before_classes = opened.rows_with("chart-overview", {"class", "samples"})
     before_raster = opened.rows_with("chart-neurons-1", {"t", "n"}, exact=True)
     before_rates = opened.rows_with("chart-neurons-1", {"n", "c", "spikes", "shown", "rate"})
-    box = page.evaluate(TIMELINE_BOX)
+    box = page.evaluate(timeline_box("chart-overview"))
     y = box["y"] + box["height"] / 2
     # Start outside the initial brush (middle third) so the drag draws a new one over the first fifth of the run.
     page.mouse.move(box["x"] + 0.02 * box["width"], y)

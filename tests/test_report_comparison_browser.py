@@ -7,13 +7,13 @@ import json
 from collections import defaultdict
 
 import pytest
+from _browser import launched, timeline_box
 
 import snntrace
 from snntrace.synthetic import write_synthetic_trace
 
 pytestmark = pytest.mark.browser
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 KEY = "chart-comparison"
 
 # JS: the rows of the first derived dataset of the comparison view whose rows have the given fields and not the
@@ -30,23 +30,6 @@ ROWS_WITH = """([fields, absent]) => {
   }
   return null;
 }"""
-
-# JS: the page rectangle of the comparison's spikes timeline (the group that carries the brush).
-TIMELINE_BOX = """() => {
-  const view = window.snntraceViews['chart-comparison'];
-  let found = null;
-  (function walk(item, x, y) {
-    if (found) return;
-    if (item.mark && item.mark.name === 'timeline_group') { found = {x: x + item.x, y: y + item.y, width: item.width, height: item.height}; return; }
-    const dx = item.mark && item.mark.marktype === 'group' ? (item.x || 0) : 0;
-    const dy = item.mark && item.mark.marktype === 'group' ? (item.y || 0) : 0;
-    (item.items || []).forEach(child => walk(child, x + dx, y + dy));
-  })(view.scenegraph().root, 0, 0);
-  const canvas = document.querySelector('#chart-comparison canvas').getBoundingClientRect();
-  const origin = view.origin();
-  return {x: canvas.left + origin[0] + found.x, y: canvas.top + origin[1] + found.y, width: found.width, height: found.height};
-}"""
-
 
 def simulated(path, *extra: str):
     """Run the included simulator briefly (200 training, 100 test images) and return the trace path."""
@@ -77,9 +60,7 @@ def compare(request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def page(chromium_path, compare):
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=ARGS)
+    with launched(chromium_path) as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = context.new_page()
         page.requests, page.errors = [], []
@@ -97,7 +78,6 @@ def page(chromium_path, compare):
         page.goto(compare[0].as_uri())
         page.wait_for_selector("body[data-ready]", timeout=60_000)
         yield page
-        browser.close()
 
 
 def brushed_sums(page, t0: float, t1: float) -> dict[tuple[str, str], int]:
@@ -142,7 +122,7 @@ def test_a_mouse_drag_on_the_shared_brush_changes_both_runs(page):
     before = shown_sums(page)
     brush = page.evaluate(f"window.snntraceViews['{KEY}'].signal('brush')")
     assert brush_window(brush) and before == brushed_sums(page, *brush_window(brush))
-    box = page.evaluate(TIMELINE_BOX)
+    box = page.evaluate(timeline_box("chart-comparison"))
     y = box["y"] + box["height"] / 2
     # The initial brush covers the first third: drag a new one over roughly 50%..85% of the axis.
     page.mouse.move(box["x"] + 0.5 * box["width"], y)

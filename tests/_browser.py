@@ -1,0 +1,49 @@
+"""What every browser test shares: Chromium's flags for an offline headless run, and page-geometry JS."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+# Debian's Chromium as root, with no background traffic (the machine's network is closed).
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def launched(chromium_path: Path) -> Iterator:
+    """Yield a Playwright Chromium browser, closed on exit."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium_path), args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def timeline_box(chart_id: str) -> str:
+    """Return JS giving the page rectangle of the chart's brushed timeline plot (its group named timeline_group)."""
+    return """() => {
+  const view = window.snntraceViews['%(id)s'];
+  let found = null;
+  (function walk(item, x, y) {
+    if (found) return;
+    if (item.mark && item.mark.name === 'timeline_group') { found = {x: x + item.x, y: y + item.y, width: item.width, height: item.height}; return; }
+    const dx = item.mark && item.mark.marktype === 'group' ? (item.x || 0) : 0;
+    const dy = item.mark && item.mark.marktype === 'group' ? (item.y || 0) : 0;
+    (item.items || []).forEach(child => walk(child, x + dx, y + dy));
+  })(view.scenegraph().root, 0, 0);
+  const canvas = document.querySelector('#%(id)s canvas').getBoundingClientRect();
+  const origin = view.origin();
+  return {x: canvas.left + origin[0] + found.x, y: canvas.top + origin[1] + found.y, width: found.width, height: found.height};
+}""" % {"id": chart_id}
