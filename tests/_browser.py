@@ -47,3 +47,14 @@ def timeline_box(chart_id: str) -> str:
   const origin = view.origin();
   return {x: canvas.left + origin[0] + found.x, y: canvas.top + origin[1] + found.y, width: found.width, height: found.height};
 }""" % {"id": chart_id}
+
+
+def drag_on_timeline(page, chart_id: str, start: float, end: float) -> None:
+    """Drag the mouse across the chart's timeline plot from fraction ``start`` to ``end`` of its width."""
+    box = page.evaluate(timeline_box(chart_id))
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + start * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + (start + end) / 2 * box["width"], y, steps=3)
+    page.mouse.move(box["x"] + end * box["width"], y, steps=3)
+    page.mouse.up()

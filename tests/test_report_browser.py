@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _browser import launched, timeline_box
+from _browser import drag_on_timeline, launched
 
 import snntrace
 from snntrace.model import Dataset, Population, Projection
@@ -109,14 +109,8 @@ def test_a_mouse_drag_on_the_overview_moves_every_time_view(opened, synthetic_tr
     before_classes = opened.rows_with("chart-overview", {"class", "samples"})
     before_raster = opened.rows_with("chart-neurons-1", {"t", "n"}, exact=True)
     before_rates = opened.rows_with("chart-neurons-1", {"n", "c", "spikes", "shown", "rate"})
-    box = page.evaluate(timeline_box("chart-overview"))
-    y = box["y"] + box["height"] / 2
     # Start outside the initial brush (middle third) so the drag draws a new one over the first fifth of the run.
-    page.mouse.move(box["x"] + 0.02 * box["width"], y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 0.12 * box["width"], y, steps=2)
-    page.mouse.move(box["x"] + 0.2 * box["width"], y, steps=2)
-    page.mouse.up()
+    drag_on_timeline(page, "chart-overview", 0.02, 0.2)
     page.wait_for_function(
         "() => { const b = window.snntraceViews['chart-overview'].signal('brush').t; const w = window.snntraceViews['chart-neurons-1'].signal('win');"
         " return b && Math.min(...b) === w[0] && Math.max(...b) === w[1]; }",

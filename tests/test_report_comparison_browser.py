@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 
 import pytest
-from _browser import launched, timeline_box
+from _browser import drag_on_timeline, launched
 
 import snntrace
 from snntrace.synthetic import write_synthetic_trace
@@ -122,14 +122,8 @@ def test_a_mouse_drag_on_the_shared_brush_changes_both_runs(page):
     before = shown_sums(page)
     brush = page.evaluate(f"window.snntraceViews['{KEY}'].signal('brush')")
     assert brush_window(brush) and before == brushed_sums(page, *brush_window(brush))
-    box = page.evaluate(timeline_box("chart-comparison"))
-    y = box["y"] + box["height"] / 2
     # The initial brush covers the first third: drag a new one over roughly 50%..85% of the axis.
-    page.mouse.move(box["x"] + 0.5 * box["width"], y)
-    page.mouse.down()
-    page.mouse.move(box["x"] + 0.7 * box["width"], y, steps=3)
-    page.mouse.move(box["x"] + 0.85 * box["width"], y, steps=3)
-    page.mouse.up()
+    drag_on_timeline(page, "chart-comparison", 0.5, 0.85)
     page.wait_for_function(
         f"() => {{ const b = window.snntraceViews['{KEY}'].signal('brush').t; return b && Math.min(...b) > 0; }}",
         timeout=30_000,
