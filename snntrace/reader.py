@@ -52,8 +52,12 @@ def read_manifest(path: str | os.PathLike) -> dict[str, Any]:
 
 def polars_schema(table: str) -> dict[str, pl.DataType]:
     """Return the Polars schema of every spec column of ``table`` (optional ones included)."""
-    frame = pl.from_arrow(arrow_schema(table).empty_table())
-    return dict(frame.schema)
+    return dict(_polars_schema(table))
+
+
+@functools.cache
+def _polars_schema(table: str) -> dict[str, pl.DataType]:
+    return dict(pl.from_arrow(arrow_schema(table).empty_table()).schema)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -163,6 +167,15 @@ class Trace:
     def has_rows(self, table: str) -> bool:
         """Return whether ``table`` has at least one part."""
         return bool(self.parts(table))
+
+    def stores(self, table: str, column: str) -> bool:
+        """Return whether any part of ``table`` stores ``column`` (a column no part stores reads as its default)."""
+        for part in self.parts(table):
+            stat = part.stat()
+            found = _part_schema(str(part), stat.st_mtime_ns, stat.st_size)
+            if isinstance(found, str) or column in found:
+                return True  # an unreadable footer: assume the column is there; reading reports the damage
+        return False
 
     def table(self, table: str) -> pl.LazyFrame:
         """Return ``table`` as a LazyFrame with every spec column (optional ones filled with nulls or defaults).

@@ -164,19 +164,25 @@ def test_aggregates_of_an_empty_table_are_empty(tmp_path):
     assert aggregate.neuron_spike_counts(trace)["spikes"].to_list() == [0, 0, 0]
 
 
-@pytest.fixture(scope="module")
-def overlapping(tmp_path_factory):
-    """Overlapping presentations, spikes outside every presentation, several rows per neuron and bin."""
-    path = tmp_path_factory.mktemp("agg") / "overlapping.trace"
-    with snntrace.TraceWriter(
+def _toy_writer(path):
+    """A 120-tick trace of populations a (3 neurons) and b (2) recording spikes, over three classes."""
+    writer = snntrace.TraceWriter(
         path,
-        name="overlapping",
+        name=path.stem,
         time_resolution=1e-3,
         populations=[Population("a", 3), Population("b", 2)],
         dataset=Dataset("toy", classes=("zero", "one", "two")),
         duration=120,
-    ) as writer:
-        writer.record_spikes(["a", "b"])
+    )
+    writer.record_spikes(["a", "b"])
+    return writer
+
+
+@pytest.fixture(scope="module")
+def overlapping(tmp_path_factory):
+    """Overlapping presentations, spikes outside every presentation, several rows per neuron and bin."""
+    path = tmp_path_factory.mktemp("agg") / "overlapping.trace"
+    with _toy_writer(path) as writer:
         writer.write_spikes(
             [0, 10, 10, 25, 35, 45, 60, 70, 95, 110, 119], "a", [0, 1, 1, 2, 0, 0, 1, 2, 0, 1, 2], count=1
         )
@@ -186,19 +192,50 @@ def overlapping(tmp_path_factory):
     return snntrace.open_trace(path)
 
 
+@pytest.fixture(scope="module")
+def disjoint(tmp_path_factory):
+    """Disjoint presentations on a 20-tick grid, one unlabelled, gaps, spikes on every boundary and after the last."""
+    return _disjoint(tmp_path_factory.mktemp("agg") / "disjoint.trace", counts=[3, 1, 2, 1, 4])
+
+
+@pytest.fixture(scope="module")
+def disjoint_single(tmp_path_factory):
+    """The same with one row per spike: no part stores the ``count`` column."""
+    return _disjoint(tmp_path_factory.mktemp("agg") / "single.trace", counts=None)
+
+
+def _disjoint(path, counts):
+    with _toy_writer(path) as writer:
+        writer.write_spikes(
+            [0, 19, 20, 39, 40, 59, 60, 79, 80, 99, 100, 110, 119], "a", [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0]
+        )
+        writer.write_spikes([5, 45, 45, 85, 119], "b", [0, 1, 1, 0, 1], count=counts)
+        # [0,20) two, [40,60) one, [80,100) unlabelled; nothing shown in [20,40), [60,80) and [100,120)
+        writer.write_samples([0, 1, 2], [40, 0, 80], [60, 20, 100], [1, 2, None], "train")
+    return snntrace.open_trace(path)
+
+
+def test_disjoint_presentations_take_their_classes_from_a_bucket_lookup(disjoint, disjoint_single, overlapping):
+    assert disjoint.stores("spikes", "count") and not disjoint_single.stores("spikes", "count")
+    width, labels = aggregate._window_lookup(disjoint)
+    assert width == 20
+    assert labels.to_list() == [2, None, 1, None, None, None]  # the last bucket is past every presentation
+    assert aggregate._window_lookup(overlapping) is None
+
+
+@pytest.mark.parametrize("traces", ["overlapping", "disjoint", "disjoint_single"])
 @pytest.mark.parametrize("bin_ticks", [1, 10, 25, 200])
 @pytest.mark.parametrize("populations", [None, [0], [1]])
 def test_one_pass_spike_aggregate_gives_the_density_and_class_counts_of_their_own_queries(
-    overlapping, bin_ticks, populations
+    request, traces, bin_ticks, populations
 ):
-    fine = aggregate.spike_label_counts(overlapping, bin_ticks, populations)
-    assert aggregate.density_from(fine).equals(aggregate.spike_density(overlapping, bin_ticks, populations))
-    assert aggregate.class_spikes_from(fine).equals(aggregate.class_spikes_per_bin(overlapping, bin_ticks, populations))
+    trace = request.getfixturevalue(traces)
+    fine = aggregate.spike_label_counts(trace, bin_ticks, populations)
+    assert aggregate.density_from(fine).equals(aggregate.spike_density(trace, bin_ticks, populations))
+    assert aggregate.class_spikes_from(fine).equals(aggregate.class_spikes_per_bin(trace, bin_ticks, populations))
     coarse = bin_ticks * 3
-    assert aggregate.density_from(fine, coarse).equals(aggregate.spike_density(overlapping, coarse, populations))
-    assert aggregate.class_spikes_from(fine, coarse).equals(
-        aggregate.class_spikes_per_bin(overlapping, coarse, populations)
-    )
+    assert aggregate.density_from(fine, coarse).equals(aggregate.spike_density(trace, coarse, populations))
+    assert aggregate.class_spikes_from(fine, coarse).equals(aggregate.class_spikes_per_bin(trace, coarse, populations))
 
 
 def test_one_pass_spike_aggregate_counts_a_spike_in_two_presentations_for_both_classes_once_in_total(overlapping):
