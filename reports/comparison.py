@@ -105,7 +105,12 @@ def build(
         .transform_filter({"param": BRUSH})
         .transform_aggregate(spikes="sum(spikes)", groupby=["run", "pop"])
         .mark_bar()
-        .encode(x=alt.X("spikes:Q", title="spikes"), y=alt.Y("pop:N", title="population"), color=color, yOffset="run:N")
+        .encode(
+            x=alt.X("spikes:Q", title="spikes"),
+            y=alt.Y("pop:N", title="population"),
+            color=color,
+            yOffset=alt.YOffset("run:N"),
+        )
         .properties(width=WIDTH, height=60),
     ]
     metric_rows = [row for rows in metrics for row in rows]
@@ -129,7 +134,12 @@ def build(
                     alt.Chart(data, title=quantity.replace("_", " "))
                     .transform_filter(alt.datum.quantity == quantity)
                     .mark_line(point=True)
-                    .encode(x=x, y=alt.Y("value:Q", title=quantity.replace("_", " ")), color=color, strokeDash="of:N")
+                    .encode(
+                        x=x,
+                        y=alt.Y("value:Q", title=quantity.replace("_", " ")),
+                        color=color,
+                        strokeDash=alt.StrokeDash("of:N"),
+                    )
                     .properties(width=WIDTH, height=80)
                 )
     chart = configure(alt.vconcat(*charts, spacing=16).resolve_scale(strokeDash="independent"))

@@ -79,7 +79,7 @@ def build(context: Context) -> Section | None:
                 x=x,
                 y=alt.Y("value:Q", title=quantity.replace("_", " ")),
                 color=alt.Color("of:N", title="of"),
-                tooltip=["of:N", "t:Q", "value:Q"],
+                tooltip=[alt.Tooltip("of:N"), alt.Tooltip("t:Q"), alt.Tooltip("value:Q")],
             )
             .properties(width=WIDTH, height=90)
         )

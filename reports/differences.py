@@ -114,8 +114,8 @@ def rates_chart(base: Trace, other: Trace, pairs: list[tuple[int, int]]) -> tupl
             .encode(
                 x=alt.X("neuron:Q", title="neuron"),
                 y=alt.Y("diff:Q", title="Hz"),
-                color=alt.condition("datum.diff >= 0", alt.value("#d62728"), alt.value("#1f77b4")),
-                tooltip=["neuron:Q", "base:Q", "other:Q", "diff:Q"],
+                color=alt.condition("datum.diff >= 0", alt.ColorValue("#d62728"), alt.ColorValue("#1f77b4")),
+                tooltip=[alt.Tooltip("neuron:Q"), alt.Tooltip("base:Q"), alt.Tooltip("other:Q"), alt.Tooltip("diff:Q")],
             )
             .properties(width=WIDTH, height=90)
         )
@@ -178,7 +178,13 @@ def fields_chart(base: Trace, other: Trace, pairs: list[tuple[int, int]]) -> tup
                 x=alt.X("x:O", axis=None),
                 y=alt.Y("y:O", axis=None),
                 color=alt.Color("w:Q", title="weight", scale=alt.Scale(scheme="inferno")),
-                tooltip=["run:N", "post:Q", "x:O", "y:O", "w:Q"],
+                tooltip=[
+                    alt.Tooltip("run:N"),
+                    alt.Tooltip("post:Q"),
+                    alt.Tooltip("x:O"),
+                    alt.Tooltip("y:O"),
+                    alt.Tooltip("w:Q"),
+                ],
             )
             .properties(width=cell * columns, height=cell * rows_)
             .facet(

@@ -108,7 +108,7 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
             color=alt.Color(
                 "flag:N", scale=alt.Scale(domain=["typical", "dominating"], range=["#4c78a8", "#f58518"]), legend=None
             ),
-            tooltip=["n:Q", "spikes:Q"],
+            tooltip=[alt.Tooltip("n:Q"), alt.Tooltip("spikes:Q")],
         )
         .properties(width=WIDTH, height=110)
     )
@@ -176,9 +176,9 @@ def _population_section(context: Context, pid: int, index: int) -> Section | Non
             alt.Chart(source)
             .transform_filter(picked_filter)
             .mark_area(opacity=0.25, clip=True)
-            .encode(x=x, y=alt.Y("min:Q", title="v"), y2="max:Q")
+            .encode(x=x, y=alt.Y("min:Q", title="v"), y2=alt.Y2("max:Q"))
         )
-        line = alt.Chart(source).transform_filter(picked_filter).mark_line(clip=True).encode(x=x, y="mean:Q")
+        line = alt.Chart(source).transform_filter(picked_filter).mark_line(clip=True).encode(x=x, y=alt.Y("mean:Q"))
         listed = ", ".join(str(n) for n in recorded[:12]) + (", ..." if len(recorded) > 12 else "")
         charts.append(
             alt.layer(band, line, title=f"Picked neuron: membrane potential (recorded neurons: {listed})").properties(

@@ -145,7 +145,12 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
         layers.append(
             alt.Chart(datasets.add("events", rows))
             .mark_rule(strokeDash=[4, 3], opacity=0.6)
-            .encode(x=x, strokeDash=alt.value([4, 3]), color=alt.value("#555"), tooltip=["kind:N", f"{TIME}:Q"])
+            .encode(
+                x=x,
+                strokeDash=alt.StrokeDashValue([4, 3]),
+                color=alt.ColorValue("#555"),
+                tooltip=[alt.Tooltip("kind:N"), alt.Tooltip(f"{TIME}:Q")],
+            )
         )
     rows = [alt.layer(*layers).properties(width=WIDTH, height=140, name="timeline")]
     # The other timeline rows shade the brushed window, so the whole overview follows the brush.
@@ -155,7 +160,10 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
         .transform_aggregate(lo=f"min({TIME})", last=f"max({TIME})")
         .transform_calculate(hi=f"datum.last + {context.bin_ticks * trace.resolution!r}")  # to the end of the last bin
         .mark_rect(color="#999", opacity=0.15)
-        .encode(x=alt.X("lo:Q", scale=alt.Scale(domain=[0, context.duration], nice=False), title="time (s)"), x2="hi:Q")
+        .encode(
+            x=alt.X("lo:Q", scale=alt.Scale(domain=[0, context.duration], nice=False), title="time (s)"),
+            x2=alt.X2("hi:Q"),
+        )
     )
 
     potential = context.cached(
@@ -169,9 +177,11 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
         ).select(TIME, "pop", "mean", "min", "max")
         source = datasets.add("potential", records(data, resolution=trace.resolution))
         band = (
-            alt.Chart(source).mark_area(opacity=0.2).encode(x=x, y=alt.Y("min:Q", title="v"), y2="max:Q", color="pop:N")
+            alt.Chart(source)
+            .mark_area(opacity=0.2)
+            .encode(x=x, y=alt.Y("min:Q", title="v"), y2=alt.Y2("max:Q"), color=alt.Color("pop:N"))
         )
-        line = alt.Chart(source).mark_line().encode(x=x, y="mean:Q", color="pop:N")
+        line = alt.Chart(source).mark_line().encode(x=x, y=alt.Y("mean:Q"), color=alt.Color("pop:N"))
         rows.append(
             alt.layer(window, band, line, title="Membrane potential per bin (mean, min-max)").properties(
                 width=WIDTH, height=90
@@ -194,7 +204,7 @@ def _timeline_rows(context: Context, notes: list[str], datasets: Datasets) -> li
                 x=x,
                 y=alt.Y("changed:Q", title="synapses changed"),
                 color=alt.Color("proj:N", title="projection"),
-                tooltip=["proj:N", "changed:Q", "mean_abs_dw:Q"],
+                tooltip=[alt.Tooltip("proj:N"), alt.Tooltip("changed:Q"), alt.Tooltip("mean_abs_dw:Q")],
             )
         )
         rows.append(
@@ -263,7 +273,7 @@ def _dataset_chart(context: Context, datasets: Datasets) -> alt.Chart | None:
         .encode(
             x=alt.X("samples:Q", title="samples shown"),
             y=alt.Y("class:N", sort=order, title="class"),
-            tooltip=["class:N", "samples:Q"],
+            tooltip=[alt.Tooltip("class:N"), alt.Tooltip("samples:Q")],
         )
         .properties(width=WIDTH, height=max(60, 14 * max(len(classes), 1)))
     )

@@ -87,7 +87,7 @@ def _projection_section(context: Context, projection: dict, index: int) -> Secti
             x=alt.X("x:O", axis=None),
             y=alt.Y("y:O", axis=None),
             color=alt.Color("w:Q", title="weight", scale=alt.Scale(scheme="inferno")),
-            tooltip=["post:Q", "x:O", "y:O", "w:Q"],
+            tooltip=[alt.Tooltip("post:Q"), alt.Tooltip("x:O"), alt.Tooltip("y:O"), alt.Tooltip("w:Q")],
         )
         .properties(width=cell * columns, height=cell * rows_)
         .facet(
@@ -112,15 +112,19 @@ def _projection_section(context: Context, projection: dict, index: int) -> Secti
         .mark_rect(clip=True)
         .encode(
             x=alt.X("a:Q", title="time (s)", scale=alt.Scale(domain=alt.ExprRef(expr=WINDOW), nice=False)),
-            x2="b:Q",
+            x2=alt.X2("b:Q"),
             y=alt.Y("low:Q", title="weight"),
-            y2="high:Q",
+            y2=alt.Y2("high:Q"),
             color=alt.Color("synapses:Q", title="synapses", scale=alt.Scale(scheme="blues")),
         ),
         alt.Chart(datasets.add("stats", records(stats, resolution=trace.resolution)))
         .transform_filter(IN_WINDOW)
         .mark_line(point=True, color="#d62728", clip=True)
-        .encode(x=x, y="mean:Q", tooltip=["t:Q", "mean:Q", "q25:Q", "q75:Q"]),
+        .encode(
+            x=x,
+            y=alt.Y("mean:Q"),
+            tooltip=[alt.Tooltip("t:Q"), alt.Tooltip("mean:Q"), alt.Tooltip("q25:Q"), alt.Tooltip("q75:Q")],
+        ),
         title="Weight distribution per snapshot (red: mean)",
     ).properties(width=WIDTH, height=140)
 
@@ -173,7 +177,7 @@ def _projection_section(context: Context, projection: dict, index: int) -> Secti
         .transform_filter(f"datum.s == {SNAPSHOT}")
         .transform_calculate(text="'snapshot at ' + format(datum.time, '.4g') + ' s'")
         .mark_text(align="left")
-        .encode(text="text:N")
+        .encode(text=alt.Text("text:N"))
         .properties(width=200, height=20)
     )
 
