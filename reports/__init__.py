@@ -17,7 +17,8 @@ from snntrace.reports import checks, comparison, compression, neurons, overview,
 from snntrace.reports._charts import BRUSH, TIME, WINDOW
 from snntrace.reports._embed import dumps
 from snntrace.reports._model import Context, Omission, Plan, Section
-from snntrace.reports._page import render_page, static_png, warm_up
+from snntrace.reports._page import render_page
+from snntrace.reports._still import StillRenderer
 
 from snntrace import aggregate
 from snntrace.errors import ManifestError, SnntraceError, TraceReadError, UsageError
@@ -136,20 +137,27 @@ def render_report(
     plan.raw_spikes = max(0, min(plan.raw_spikes, int(0.4 * (limit - 1_500_000) / 24)))
     context = Context(trace=trace, populations=shown, plan=plan, window=_initial_window(trace, plan.bin_ticks))
     png_cache: dict[str, Future] = {}
-    # The still image renders in a thread while the other modules aggregate (both release the GIL); the renderer
-    # starts (about a second) while the spikes are scanned.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        if static:
-            pool.submit(warm_up)
-        while True:
-            html, sections, static = _attempt(context, pool, png_cache, static, title, limit, max_size, progress, extra)
-            if html is not None:
-                return html, sections
+    # The still image renders in a child process started now (its JavaScript engine takes about a second to
+    # start) while the modules aggregate; a thread waits for it, so building the page does not.
+    renderer = StillRenderer()
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            if static:
+                renderer.start()
+            while True:
+                html, sections, static = _attempt(
+                    context, pool, renderer, png_cache, static, title, limit, max_size, progress, extra
+                )
+                if html is not None:
+                    return html, sections
+    finally:
+        renderer.close()
 
 
 def _attempt(
     context: Context,
     pool: ThreadPoolExecutor,
+    renderer: StillRenderer,
     png_cache: dict[str, Future],
     static: bool,
     title,
@@ -164,7 +172,7 @@ def _attempt(
     def on_overview(spec: dict) -> None:
         key = dumps(spec)
         if static and key not in png_cache:
-            png_cache[key] = pool.submit(static_png, spec)
+            png_cache[key] = pool.submit(renderer.render, spec)
 
     sections, omissions = _sections(context, progress, on_overview)
     sections = sections + extra
@@ -204,7 +212,8 @@ def _attempt(
                 f"the smallest report of this trace is {size / 1e6:.2f} MB, more than --max-size {max_size:g} MB",
                 location=str(trace.path),
             )
-    if plan.level >= 2 and trace.duration_ticks // plan.bin_ticks > 100:
+    # Coarser time bins only once thinner views were not enough: they change the overview, hence its still image.
+    if plan.level >= 3 and trace.duration_ticks // plan.bin_ticks > 100:
         plan.bin_ticks *= 2
         context.window = _initial_window(trace, plan.bin_ticks)
     return None, sections, static
@@ -230,7 +239,14 @@ def render_comparison(
     if time_bin is not None and not time_bin > 0:
         raise UsageError(f"the time bin must be positive, got {time_bin!r} s", code="RP004", location="--time-bin")
     progress("overview")
-    section = comparison.build((base, other), time_bin=time_bin, mapping=mapping)
+    renderer = StillRenderer()
+    if static:
+        renderer.start()  # its JavaScript engine starts while both traces are aggregated
+    try:
+        section = comparison.build((base, other), time_bin=time_bin, mapping=mapping)
+        image = renderer.render(section.charts[0].spec) if static else None
+    finally:
+        renderer.close()
     extra = (
         [
             checks.build(base, rules, key="checks-base", run="base"),
@@ -239,7 +255,6 @@ def render_comparison(
         if rules
         else []
     )
-    image = static_png(section.charts[0].spec) if static else None
     progress("page")
     page_data = {
         "master": comparison.CHART_KEY,

@@ -76,22 +76,6 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def warm_up() -> None:
-    """Start vl-convert's JavaScript engine and font set on a tiny chart (about a second, paid once per process)."""
-    import vl_convert
-
-    tiny = {"data": {"values": [{"a": 1}]}, "mark": "point", "encoding": {"x": {"field": "a", "type": "quantitative"}}}
-    vl_convert.vegalite_to_png(tiny, vl_version=VEGA_LITE_VERSION, scale=1)
-
-
-def static_png(spec: dict) -> str:
-    """Return a base64 PNG of a Vega-Lite spec rendered by vl-convert (for the <noscript> fallback)."""
-    import vl_convert
-
-    png = vl_convert.vegalite_to_png(spec, vl_version=VEGA_LITE_VERSION, scale=1)
-    return base64.b64encode(png).decode("ascii")
-
-
 def render_page(
     *, title: str, sections: list[Section], omissions, page_data: dict, static_png: str | None, static_note: str | None
 ) -> str:
