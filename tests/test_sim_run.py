@@ -202,3 +202,15 @@ def test_a_silent_output_makes_the_network_repeat_the_image_at_a_higher_rate():
     lively = Network(SimConfig(v_thresh=5.0).validate(), 784, np.random.default_rng(0))
     shown = lively.present(image, 0.0, np.random.default_rng(1), learn=True)
     assert shown.attempts == 1 and shown.counts.sum() >= 5
+
+
+@pytest.mark.parametrize(("v_thresh", "attempts"), [(1e6, 3), (5.0, 1)])
+def test_a_test_pass_times_every_presentation_and_counts_first_presentations_apart(v_thresh, attempts):
+    sim = Simulation(SimConfig(**{**SMALL, "compression": "none", "v_thresh": v_thresh, "max_boosts": 2}))
+    images, labels = sim.data.test_images[:4], sim.data.test_labels[:4]
+    done = sim.evaluate(images, labels)
+    assert done.presented_ms == pytest.approx(4 * attempts * sim.config.presentation)
+    if attempts == 1:  # lively: one presentation each, so the first ones are all of them
+        assert done.first_spikes.tolist() == done.spikes.tolist() and done.spikes[0] >= 4 * 5
+    else:  # silent: three presentations each, nothing fired in any
+        assert done.first_spikes.tolist() == done.spikes.tolist() == [0.0]

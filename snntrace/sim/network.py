@@ -24,6 +24,7 @@ class Presentation:
     inputs: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per attempt, if kept
     membrane: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # per layer (times ms, v[k, neuron])
     counts: np.ndarray | None = None  # output-layer spike counts of the last attempt
+    first: list[int] = field(default_factory=list)  # spikes per layer in the first attempt (base input rate)
 
 
 class Network:
@@ -99,6 +100,8 @@ class Network:
                 spikes_t[k].append(ev_t)
                 spikes_n[k].append(ev_i)
             result.attempts = attempt + 1
+            if attempt == 0:
+                result.first = [len(ts[0]) for ts in spikes_t]
             result.t_end = t_stop
             # the rest period: potentials decay analytically (run_layer already brought them to t_stop)
             t = t_stop + config.rest
