@@ -13,9 +13,9 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 
-import numpy as np
 import polars as pl
 
+from snntrace._windows import bucketed_windows, class_lookup, sample_windows
 from snntrace.reader import Trace
 
 # Nice bin widths in seconds (1-2-5 series) an automatic bin is chosen from.
@@ -143,22 +143,6 @@ def firing_rates(trace: Trace, populations: Sequence[int] | None = None) -> pl.D
 
 
 # -- spikes and samples -------------------------------------------------------------------------------------------
-def _sample_windows(trace: Trace) -> pl.LazyFrame:
-    # Windows are clipped to the run: a window reaching far past it (invalid, but seen) would explode into
-    # billions of buckets.
-    end = max(trace.duration_ticks, 1)
-    return trace.samples.select(pl.col("t_start").clip(0, end), pl.col("t_end").clip(0, end), "label").filter(
-        pl.col("t_end") > pl.col("t_start")
-    )
-
-
-def _bucket_width(trace: Trace) -> int:
-    """Return a bucket width near the median presentation length, so each sample spans about two buckets."""
-    lengths = collect(_sample_windows(trace).select((pl.col("t_end") - pl.col("t_start")).median().alias("m")))
-    median = lengths.item() if lengths.height else None
-    return max(1, int(median or 1))
-
-
 def labelled_spikes(trace: Trace, populations: Sequence[int] | None = None) -> pl.LazyFrame:
     """Return spikes that fell inside a labelled sample presentation, with its label: ``t, population, neuron, count,
     label`` (unlabelled presentations show no class).
@@ -167,13 +151,7 @@ def labelled_spikes(trace: Trace, populations: Sequence[int] | None = None) -> p
     spikes join them on the bucket, and the exact window condition filters the candidates. This is the usual range
     join of SQL engines; it streams and needs no sorted input.
     """
-    width = _bucket_width(trace)
-    buckets = (
-        _sample_windows(trace)
-        .with_columns(pl.int_ranges(pl.col("t_start") // width, (pl.col("t_end") - 1) // width + 1).alias("bucket"))
-        .explode("bucket")
-        .with_columns(pl.col("bucket").cast(pl.Int64))
-    )
+    width, buckets = bucketed_windows(trace)
     return (
         _spikes(trace, populations)
         .with_columns((pl.col("t") // width).alias("bucket"))
@@ -183,77 +161,33 @@ def labelled_spikes(trace: Trace, populations: Sequence[int] | None = None) -> p
     )
 
 
-# Largest bucket table the disjoint-window lookup builds (one Int32 label per bucket: 16 MB).
-_MAX_LOOKUP_BUCKETS = 1 << 22
-
-
-def _window_lookup(trace: Trace) -> tuple[int, pl.Series] | None:
-    """Return ``(width, labels)`` when the sample windows are disjoint and the run splits into few enough buckets of
-    ``width`` ticks that each lies wholly inside one window or outside all: ``labels[b]`` is bucket ``b``'s label
-    (null outside every window; the last bucket is past every window). None otherwise (overlapping windows, or
-    boundaries whose common divisor is too small for the run's length).
-
-    Presentations are usually disjoint and aligned (a simulator shows a sample every few hundred ms), so a spike's
-    class is then a lookup of its bucket ``t // width``: an equi-join against this dense bucket table, done as an
-    index lookup instead of the general range join.
-    """
-    windows = collect(_sample_windows(trace)).sort("t_start")
-    if windows.height == 0:
-        return None
-    starts, ends = windows["t_start"].to_numpy(), windows["t_end"].to_numpy()
-    if windows.height > 1 and (starts[1:] < np.maximum.accumulate(ends)[:-1]).any():
-        return None
-    width = int(np.gcd.reduce(np.concatenate([starts, ends])))  # > 0: every window ends after it starts, at >= 0
-    buckets = int(ends.max()) // width + 1  # the last bucket lies past every window: spikes beyond it look it up
-    if buckets > _MAX_LOOKUP_BUCKETS:
-        return None
-    shown = (
-        windows.select(pl.int_ranges(pl.col("t_start") // width, pl.col("t_end") // width).alias("bucket"), "label")
-        .explode("bucket")
-        .select(pl.col("bucket").cast(pl.Int64), "label")
-    )
-    every = pl.DataFrame({"bucket": np.arange(buckets, dtype=np.int64)})
-    lookup = every.join(shown, on="bucket", how="left", maintain_order="left")["label"]
-    return width, lookup
-
-
 def spike_label_counts(trace: Trace, bin_ticks: int, populations: Sequence[int] | None = None) -> pl.DataFrame:
     """Return the finest spike pre-aggregate, in one pass: ``t, population, neuron, label, spikes, shown``.
 
-    One row per bin, neuron and shown class (``label`` null for spikes outside every presentation): ``shown`` sums
-    the spikes inside a presentation of that class, ``spikes`` counts each spike once, under one of its groups. So
-    :func:`spike_density` is this frame summed over labels and
-    :func:`class_spikes_per_bin` its labelled rows: one scan of the spikes gives both, and coarser bins are
-    re-aggregated from it (:func:`density_from`, :func:`class_spikes_from`).
+    One row per bin, neuron and shown class (``label`` null for spikes outside every labelled presentation):
+    ``shown`` sums the spikes inside a presentation of that class, ``spikes`` counts each spike once, under one of
+    its groups. So :func:`spike_density` is this frame summed over labels and :func:`class_spikes_per_bin` its
+    labelled rows: one scan of the spikes gives both, and coarser bins are re-aggregated from it
+    (:func:`density_from`, :func:`class_spikes_from`).
 
-    Disjoint presentations whose boundaries share a common divisor (the usual case) take each spike's class from a
-    bucket lookup (:func:`_window_lookup`). Otherwise: the same bucketed range join as :func:`labelled_spikes`,
-    kept as a left join: buckets are numbered within themselves (``ROW_NUMBER() OVER (PARTITION BY bucket)``) and
-    a spike is counted once, on its first candidate.
+    Disjoint, aligned presentations (any simulator run) give each spike its class by lookup
+    (:func:`snntrace._windows.class_lookup`). Others take the bucketed range join of :func:`labelled_spikes`, kept
+    as a left join: buckets are numbered within themselves (``ROW_NUMBER() OVER (PARTITION BY bucket)``) and a
+    spike is counted once, on its first candidate.
     """
-    lookup = _window_lookup(trace)
+    lookup = class_lookup(trace)
     if lookup is not None:
-        width, labels = lookup
-        bucket = pl.col("t") // width
-        past = labels.len() - 1
-        bucket = pl.when((bucket >= 0) & (bucket < past)).then(bucket).otherwise(past)
         # Producers writing one row per spike leave `count` out: counting rows then skips summing a column of ones.
         count = pl.col("count").cast(pl.Int64).sum() if trace.stores("spikes", "count") else pl.len().cast(pl.Int64)
         query = (
             _spikes(trace, populations)
-            .group_by(_binned("t", bin_ticks), "population", "neuron", pl.lit(labels).gather(bucket))
+            .group_by(_binned("t", bin_ticks), "population", "neuron", lookup.label())
             .agg(count.alias("spikes"))
             .with_columns(pl.when(pl.col("label").is_not_null()).then(pl.col("spikes")).otherwise(0).alias("shown"))
         )
         return collect(query).sort("t", "population", "neuron", "label", nulls_last=True)
-    width = _bucket_width(trace)
-    buckets = (
-        _sample_windows(trace)
-        .with_columns(pl.int_ranges(pl.col("t_start") // width, (pl.col("t_end") - 1) // width + 1).alias("bucket"))
-        .explode("bucket")
-        .with_columns(pl.col("bucket").cast(pl.Int64))
-        .with_columns(pl.int_range(pl.len()).over("bucket").alias("j"))
-    )
+    width, buckets = bucketed_windows(trace)
+    buckets = buckets.with_columns(pl.int_range(pl.len()).over("bucket").alias("j"))
     inside = ((pl.col("t") >= pl.col("t_start")) & (pl.col("t") < pl.col("t_end"))).fill_null(False)
     first = pl.col("j").fill_null(0) == 0
     count = pl.col("count").cast(pl.Int64)
@@ -307,7 +241,7 @@ def class_exposure(trace: Trace, bin_ticks: int | None = None) -> pl.DataFrame:
 
     A presentation spanning several bins is split at the bin edges, so sums over bins equal whole-run totals.
     """
-    windows = _sample_windows(trace)
+    windows = sample_windows(trace)
     if bin_ticks is None:
         query = windows.group_by("label").agg((pl.col("t_end") - pl.col("t_start")).sum().alias("ticks")).sort("label")
         return collect(query)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 
 import snntrace
 from snntrace import aggregate
+from snntrace._windows import class_lookup
 from snntrace.model import Dataset, Population, Projection
 
 
@@ -215,15 +218,32 @@ def _disjoint(path, counts):
     return snntrace.open_trace(path)
 
 
-def test_disjoint_presentations_take_their_classes_from_a_bucket_lookup(disjoint, disjoint_single, overlapping):
+@pytest.fixture(scope="module")
+def clipped(tmp_path_factory):
+    """Disjoint presentations, the last one running past the run's end (130 ticks, as in a killed run's manifest)."""
+    path = tmp_path_factory.mktemp("agg") / "clipped.trace"
+    with snntrace.TraceWriter(path, name="clipped", time_resolution=1e-3, populations=[Population("a", 2)]) as writer:
+        writer.record_spikes(["a"])
+        writer.write_spikes([0, 49, 50, 99, 100, 129], "a", [0, 1, 0, 1, 0, 1])
+        writer.write_samples([0, 1, 2], [0, 50, 100], [50, 100, 400], [0, 1, 2], "train")
+    manifest = json.loads((path / "manifest.json").read_text())
+    manifest["time"]["duration"] = 130
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return snntrace.open_trace(path)
+
+
+def test_disjoint_presentations_take_their_classes_from_a_bucket_lookup(disjoint, disjoint_single, clipped, overlapping):
     assert disjoint.stores("spikes", "count") and not disjoint_single.stores("spikes", "count")
-    width, labels = aggregate._window_lookup(disjoint)
-    assert width == 20
-    assert labels.to_list() == [2, None, 1, None, None, None]  # the last bucket is past every presentation
-    assert aggregate._window_lookup(overlapping) is None
+    lookup = class_lookup(disjoint)
+    assert lookup.width == 20  # the unlabelled presentation [80, 100) shows no class and sets no edge
+    assert lookup.labels.to_list() == [2, None, 1, None, None, None, None]  # the last bucket is past the run
+    lookup = class_lookup(clipped)
+    assert lookup.width == 50, "the edge where the last presentation is clipped (the run's end) needs no bucket edge"
+    assert lookup.labels.to_list() == [0, 1, 2, None]
+    assert class_lookup(overlapping) is None
 
 
-@pytest.mark.parametrize("traces", ["overlapping", "disjoint", "disjoint_single"])
+@pytest.mark.parametrize("traces", ["overlapping", "disjoint", "disjoint_single", "clipped"])
 @pytest.mark.parametrize("bin_ticks", [1, 10, 25, 200])
 @pytest.mark.parametrize("populations", [None, [0], [1]])
 def test_one_pass_spike_aggregate_gives_the_density_and_class_counts_of_their_own_queries(

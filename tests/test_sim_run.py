@@ -214,3 +214,11 @@ def test_a_test_pass_times_every_presentation_and_counts_first_presentations_apa
         assert done.first_spikes.tolist() == done.spikes.tolist() and done.spikes[0] >= 4 * 5
     else:  # silent: three presentations each, nothing fired in any
         assert done.first_spikes.tolist() == done.spikes.tolist() == [0.0]
+
+
+def test_training_and_test_presentations_share_one_grid_so_the_report_classes_spikes_by_lookup(trace):
+    from snntrace._windows import class_lookup
+
+    lookup = class_lookup(trace)
+    assert lookup is not None
+    assert lookup.width * trace.resolution == pytest.approx(0.05)  # gcd of 350 ms shown and 500 ms per slot

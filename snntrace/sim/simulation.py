@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -262,7 +263,10 @@ class Simulation:
             base = self._firing_rates(done.first_spikes, len(labels) * config.presentation)
             return done.accuracy, self._firing_rates(done.spikes, done.presented_ms), base
         names = layer_names(config)
-        self.t += 1.0  # leave room after the last batch's events (which sit one tick after its end)
+        # Start on the next presentation slot: past the last batch's events (one tick after its end), and on the
+        # training windows' grid, so the report can class spikes by lookup instead of a range join.
+        slot = config.presentation + config.rest
+        self.t = (math.floor(self.t / slot) + 1) * slot
         t_start = self.t
         counts = np.zeros((len(labels), net.layers[-1].n_neurons))
         spikes = np.zeros(len(net.layers))
