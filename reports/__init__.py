@@ -216,6 +216,8 @@ def _attempt(
     if plan.level >= 3 and trace.duration_ticks // plan.bin_ticks > 100:
         plan.bin_ticks *= 2
         context.window = _initial_window(trace, plan.bin_ticks)
+        if static:
+            renderer.start()  # the overview changes with the bin: its engine starts while the page is rebuilt
     return None, sections, static
 
 
@@ -242,9 +244,14 @@ def render_comparison(
     renderer = StillRenderer()
     if static:
         renderer.start()  # its JavaScript engine starts while both traces are aggregated
+    image, note = None, None
     try:
         section = comparison.build((base, other), time_bin=time_bin, mapping=mapping)
-        image = renderer.render(section.charts[0].spec) if static else None
+        if static:
+            try:
+                image = renderer.render(section.charts[0].spec)
+            except ValueError as exc:  # keep the page and say why, as for a single run
+                note = f"The still image of the comparison could not be rendered ({str(exc).splitlines()[0][:200]})."
     finally:
         renderer.close()
     extra = (
@@ -269,7 +276,7 @@ def render_comparison(
         omissions=[],
         page_data=page_data,
         static_png=image,
-        static_note=None,
+        static_note=note,
     )
     if len(html.encode("utf-8")) > max_size * 1_000_000:
         raise ReportTooLargeError(

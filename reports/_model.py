@@ -90,7 +90,7 @@ class Plan:
         if self.raw_spikes:
             self.raw_spikes = 0
             return True
-        if self.level > 12:
+        if self.level > 13:  # bins double from level 3 on (reports/__init__.py): up to 11 times
             return False
         self.cells = max(500, self.cells // 2)
         self.receptive_fields = max(1, self.receptive_fields // 2)

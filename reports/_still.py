@@ -17,7 +17,10 @@ RENDER_TIMEOUT_S = 300
 _FAILED = 3  # the child's exit status when vl-convert refuses the spec
 
 _CHILD = f"""
-import base64, json, sys
+import sys
+if sys.path and sys.path[0] == "":
+    del sys.path[0]  # -c puts the working directory first: a json.py there must not run in its place
+import base64, json
 import vl_convert
 version = sys.argv[1]
 tiny = {{"data": {{"values": [{{"a": 1}}]}}, "mark": "point", "encoding": {{"x": {{"field": "a", "type": "quantitative"}}}}}}
@@ -26,7 +29,7 @@ spec = json.loads(sys.stdin.buffer.read())
 try:
     png = vl_convert.vegalite_to_png(spec, vl_version=version, scale=1)
 except ValueError as exc:
-    sys.stderr.write(str(exc))
+    sys.stdout.write(str(exc))
     sys.exit({_FAILED})
 sys.stdout.write(base64.b64encode(png).decode("ascii"))
 """
@@ -55,20 +58,27 @@ class StillRenderer:
         try:
             out, err = child.communicate(dumps(spec).encode("utf-8"), timeout=RENDER_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            child.kill()
-            child.communicate()
+            _stop(child)
             raise ValueError(f"vl-convert did not finish within {RENDER_TIMEOUT_S} s") from None
-        message = err.decode("utf-8", "replace").strip()
-        if child.returncode == _FAILED:
-            raise ValueError(message or "vl-convert could not render the chart")
+        except BaseException:  # e.g. KeyboardInterrupt: the child must not outlive the report
+            _stop(child)
+            raise
+        if child.returncode == _FAILED:  # vl-convert's message is on stdout, apart from any warning on stderr
+            raise ValueError(out.decode("utf-8", "replace").strip() or "vl-convert could not render the chart")
         if child.returncode != 0:
-            last = message.splitlines()[-1] if message else "no message"
-            raise ValueError(f"the vl-convert process failed (exit status {child.returncode}: {last})")
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            raise ValueError(
+                f"the vl-convert process failed (exit status {child.returncode}: {lines[-1] if lines else 'no message'})"
+            )
         return out.decode("ascii")
 
     def close(self) -> None:
         """Stop a child that was started but not used."""
         child, self._child = self._child, None
         if child is not None:
-            child.kill()
-            child.communicate()
+            _stop(child)
+
+
+def _stop(child: subprocess.Popen) -> None:
+    child.kill()
+    child.communicate()

@@ -182,3 +182,16 @@ def test_synthetic_runs_compare_under_the_size_limit(tmp_path):
         drawn = sorted((r["post"], r["y"] * 28 + r["x"]) for r in fields if r["run"] == run_name)
         assert drawn == sorted(zip(final["post"].to_list(), final["pre"].to_list(), strict=True))
         assert len(drawn) > 6 * 784 // 4  # pruning removed some synapses, not all
+
+
+def test_a_still_image_that_fails_leaves_the_comparison_page_with_a_note(pair, monkeypatch):
+    from snntrace.reports._still import StillRenderer
+
+    def refuse(self, spec):
+        raise ValueError("Vega-Lite to PNG conversion failed:\nError: no canvas")
+
+    monkeypatch.setattr(StillRenderer, "render", refuse)
+    (base, _, _), (other, _, _) = pair
+    html, _ = render_comparison(snntrace.open_trace(base), snntrace.open_trace(other), static=True)
+    assert "The still image of the comparison could not be rendered (Vega-Lite to PNG conversion failed:)." in html
+    assert "data:image/png" not in html

@@ -32,3 +32,9 @@ def test_an_unused_child_is_stopped_on_close():
     child = renderer._child
     renderer.close()
     assert child.poll() is not None and renderer._child is None
+
+
+def test_modules_in_the_working_directory_do_not_shadow_the_childs(tmp_path, monkeypatch):
+    (tmp_path / "json.py").write_text("raise SystemExit('the json.py of the working directory ran')\n")
+    monkeypatch.chdir(tmp_path)
+    assert base64.b64decode(StillRenderer().render(POINT)).startswith(b"\x89PNG")
