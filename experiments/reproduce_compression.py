@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 STRATEGIES = ("none", "static", "pp", "pp-dswr")
+MIN_SPIKES = 5  # SimConfig.min_spikes, the simulator's default (not imported: --help stays fast)
 LABELS = {"none": "baseline", "static": "static threshold", "pp": "PP", "pp-dswr": "PP & DSWR"}
 
 
@@ -58,7 +59,9 @@ def run_one(args, neurons: int, strategy: str, seed: int) -> dict:
     }
 
 
-def mean_std(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+def mean_std(values: list[float | None], scale: float = 1.0, digits: int = 2) -> str:
+    if any(v is None for v in values):
+        return "n/a"  # results written before the measure existed
     values = [v * scale for v in values]
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
@@ -76,8 +79,8 @@ def summarise(results: dict) -> str:
             f"static threshold {setup['static_threshold']}; "
             f"mean ± std over seeds {sorted({r['seed'] for r in runs})}. Firing rate: mean output-neuron rate (Hz) over "
             "the test pass, every presentation of a sample counted (a sample is shown again at a higher input rate "
-            "while the output fires fewer than 5 spikes). Base-rate firing: the same over each sample's first "
-            "presentation only, at the base input rate."
+            f"while the output fires fewer than {MIN_SPIKES} spikes). Base-rate firing: the same over each sample's "
+            "first presentation only, at the base input rate."
         ),
         "",
         "| neurons | strategy | runs | accuracy (%) | compression (%) | firing rate (Hz) | base-rate firing (Hz) | final threshold |",
@@ -93,7 +96,7 @@ def summarise(results: dict) -> str:
             lines.append(
                 f"| {neurons} | {LABELS[strategy]} | {len(group)} | {mean_std([r['accuracy'] for r in group], 100)} | "
                 f"{mean_std([r['compression'] for r in group], 100)} | {mean_std([r['test_firing_rate_hz'] for r in group], 1, 3)} | "
-                f"{mean_std([r['test_base_firing_rate_hz'] for r in group], 1, 3)} | "
+                f"{mean_std([r.get('test_base_firing_rate_hz') for r in group], 1, 3)} | "
                 f"{mean_std([r['batch_threshold'][-1] for r in group], 1, 3)} |"
             )
         if by["none"] and by["pp-dswr"]:
@@ -106,7 +109,7 @@ def summarise(results: dict) -> str:
                 f"{'met' if dswr_acc >= base_acc - 0.01 else 'NOT met'})"
             )
             for key, what in (("test_firing_rate_hz", "firing rate"), ("test_base_firing_rate_hz", "base-rate firing")):
-                if not by["pp"]:
+                if not by["pp"] or any(key not in r for r in by["none"] + by["pp"] + by["pp-dswr"]):
                     break
                 base_rate = statistics.mean(r[key] for r in by["none"])
                 pp_rate = statistics.mean(r[key] for r in by["pp"])
@@ -180,6 +183,8 @@ def main() -> int:
         previous = json.loads(args.out.read_text())
         ignored = {"command", "out", "machine"}
         same = all(previous["setup"].get(k, v) == v for k, v in setup.items() if k not in ignored)
+        # Runs from before the test rate timed every presentation (no base-rate figure) are not mixed with new ones.
+        same = same and all("test_base_firing_rate_hz" in r for r in previous["runs"])
         if same:
             results["runs"] = previous["runs"]
     done = {(r["neurons"], r["strategy"], r["seed"]) for r in results["runs"]}
