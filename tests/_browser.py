@@ -58,3 +58,20 @@ def drag_on_timeline(page, chart_id: str, start: float, end: float) -> None:
     page.mouse.move(box["x"] + (start + end) / 2 * box["width"], y, steps=3)
     page.mouse.move(box["x"] + end * box["width"], y, steps=3)
     page.mouse.up()
+
+
+# JS: the rows of the first derived dataset (Vega-Lite names them data_0, data_1, ...) of a view whose rows carry
+# the given fields (exactly them if `exact`): the rows a chart draws after its window filters and aggregates.
+ROWS_WITH = """([key, fields, exact, absent]) => {
+  const view = window.snntraceViews[key];
+  const plain = row => Object.fromEntries(Object.entries(row).filter(([, v]) => v === null || typeof v !== 'object'));
+  for (let i = 0; i < 200; i++) {
+    let rows;
+    try { rows = view.data('data_' + i); } catch (e) { continue; }
+    if (!rows.length) continue;
+    const keys = Object.keys(plain(rows[0]));
+    const match = (exact ? keys.length === fields.length : true) && fields.every(f => keys.includes(f)) && !absent.some(f => keys.includes(f));
+    if (match) return rows.map(plain);
+  }
+  return null;
+}"""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _browser import drag_on_timeline, launched
+from _browser import ROWS_WITH, drag_on_timeline, launched
 
 import snntrace
 from snntrace.model import Dataset, Population, Projection
@@ -18,21 +18,6 @@ pytestmark = pytest.mark.browser
 SCRIPT_PAYLOAD = "</script><script>window.pwned=1</script>"
 IMG_PAYLOAD = "<img src=x onerror=window.pwned=2>"
 
-# JS: the rows of the first derived dataset (Vega-Lite names them data_0, data_1, ...) of a view whose rows carry
-# the given fields (exactly them if `exact`): the rows a chart draws after its window filters and aggregates.
-ROWS_WITH = """([key, fields, exact, absent]) => {
-  const view = window.snntraceViews[key];
-  const plain = row => Object.fromEntries(Object.entries(row).filter(([, v]) => v === null || typeof v !== 'object'));
-  for (let i = 0; i < 200; i++) {
-    let rows;
-    try { rows = view.data('data_' + i); } catch (e) { continue; }
-    if (!rows.length) continue;
-    const keys = Object.keys(plain(rows[0]));
-    const match = (exact ? keys.length === fields.length : true) && fields.every(f => keys.includes(f)) && !absent.some(f => keys.includes(f));
-    if (match) return rows.map(plain);
-  }
-  return null;
-}"""
 
 @pytest.fixture(scope="module")
 def browser(chromium_path):

@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 
 import pytest
-from _browser import drag_on_timeline, launched
+from _browser import ROWS_WITH, drag_on_timeline, launched
 
 import snntrace
 from snntrace.synthetic import write_synthetic_trace
@@ -16,20 +16,6 @@ pytestmark = pytest.mark.browser
 
 KEY = "chart-comparison"
 
-# JS: the rows of the first derived dataset of the comparison view whose rows have the given fields and not the
-# absent ones (Vega-Lite adds helper fields such as a sort index to aggregated rows).
-ROWS_WITH = """([fields, absent]) => {
-  const view = window.snntraceViews['chart-comparison'];
-  const plain = row => Object.fromEntries(Object.entries(row).filter(([, v]) => v === null || typeof v !== 'object'));
-  for (let i = 0; i < 200; i++) {
-    let rows;
-    try { rows = view.data('data_' + i); } catch (e) { continue; }
-    if (!rows.length) continue;
-    const keys = Object.keys(plain(rows[0]));
-    if (fields.every(f => keys.includes(f)) && !absent.some(f => keys.includes(f))) return rows.map(plain);
-  }
-  return null;
-}"""
 
 def simulated(path, *extra: str):
     """Run the included simulator briefly (200 training, 100 test images) and return the trace path."""
@@ -91,7 +77,7 @@ def brushed_sums(page, t0: float, t1: float) -> dict[tuple[str, str], int]:
 
 
 def shown_sums(page) -> dict[tuple[str, str], int]:
-    rows = page.evaluate(ROWS_WITH, [["pop", "run", "spikes"], ["t", "total", "spikes_start"]])
+    rows = page.evaluate(ROWS_WITH, [KEY, ["pop", "run", "spikes"], False, ["t", "total", "spikes_start"]])
     assert rows is not None, "no brushed per-run dataset in the comparison view"
     return {(row["run"], row["pop"]): row["spikes"] for row in rows}
 
